@@ -1,0 +1,15 @@
+"""python -m gan_jax.main --config=configs/lsgan.py
+
+Least squares GAN (Mao et al. 2016) with targets a=0 (fake), b=1 (real), c=1 (G's target), the
+0-1 coding; set objective.ls_a=-1, ls_b=1, ls_c=0 for the Pearson chi^2 variant.
+DCGAN optimiser (Adam 2e-4, beta1 0.5). Presets: `:digits` (default), `:ring8`, `:grid25`.
+"""
+
+from configs import default
+
+
+def get_config(arg=None):
+    c = default.get_config(arg)
+    c.objective.name = "least_squares"
+    c.objective.ls_a, c.objective.ls_b, c.objective.ls_c = 0.0, 1.0, 1.0
+    return c

@@ -1,0 +1,20 @@
+"""python -m gan_jax.main --config=configs/wgan.py
+
+Wasserstein GAN with weight clipping, the recipe of Arjovsky et al. 2017 (Algorithm 1): critic
+weights clipped to [-0.01, 0.01], RMSProp lr 5e-5, 5 critic updates per generator update, batch
+64. Presets: `:digits` (default), `:ring8`, `:grid25`.
+"""
+
+from configs import default
+
+
+def get_config(arg=None):
+    c = default.get_config(arg)
+    c.objective.name = "wasserstein"
+    c.objective.clip = 0.01
+    for opt in (c.optim.g, c.optim.d):
+        opt.name = "rmsprop"
+        opt.lr = 5e-5
+    c.train.d_steps = 5
+    c.train.batch_size = 64
+    return c

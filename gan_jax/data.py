@@ -1,0 +1,112 @@
+"""Embedded, offline datasets; every one yields the same batch format.
+
+A batch is a dict ``{'x': float32 array (B, ...), 'label': int32 array (B,)}``: 2D points
+(B, 2) or NHWC images in [-1, 1]. Embedded datasets are pure functions of a PRNG key, so they
+are endless streams that need no host I/O and can be sampled inside a jit-ted step:
+
+- ``ring8``: 8 Gaussians, means (cos 2 pi k/8, sin 2 pi k/8), std 0.01 (GAN-NOTES, VEEGAN).
+- ``grid25``: 25 Gaussians, means {-4, -2, 0, 2, 4}^2, std 0.05.
+- ``digits``: scikit-learn's bundled 8x8 digits (1797 images, values 0..16), scaled to [-1, 1]
+  and bilinearly resized to 16x16x1. Each batch draws distinct images uniformly at random.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Batch = dict[str, jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """An endless stream: ``sample(key, batch_size) -> batch``, pure and jit-able.
+
+    Attributes:
+      name: as in ``data.name``.
+      shape: one sample's shape, without the batch axis.
+      sample: (key, batch_size) -> {'x', 'label'}.
+      num_classes: number of distinct labels.
+      modes: (K, D) mixture means for the 2D datasets, else None.
+      mode_std: the mixture components' standard deviation, else None.
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    sample: Callable[[jax.Array, int], Batch] = dataclasses.field(repr=False)
+    num_classes: int
+    modes: np.ndarray | None = dataclasses.field(default=None, repr=False)
+    mode_std: float | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.shape) == 3
+
+
+def ring8_modes() -> np.ndarray:
+    angles = 2 * np.pi * np.arange(8) / 8
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
+
+
+def grid25_modes() -> np.ndarray:
+    axis = np.arange(-4, 5, 2, dtype=np.float32)
+    return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+
+
+def mixture(name: str, modes: np.ndarray, std: float) -> Dataset:
+    means = jnp.asarray(modes)
+
+    def sample(key: jax.Array, batch_size: int) -> Batch:
+        key_c, key_n = jax.random.split(key)
+        comp = jax.random.randint(key_c, (batch_size,), 0, means.shape[0])
+        noise = jax.random.normal(key_n, (batch_size, means.shape[1]))
+        return {"x": means[comp] + std * noise, "label": comp.astype(jnp.int32)}
+
+    return Dataset(name, (modes.shape[1],), sample, len(modes), modes, std)
+
+
+@functools.lru_cache(maxsize=1)
+def digits_arrays(resolution: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """All 1797 digits as (N, R, R, 1) float32 in [-1, 1] and their int32 labels."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = bunch.images.astype(np.float32) / 16.0 * 2.0 - 1.0
+    n = images.shape[0]
+    resized = jax.image.resize(
+        jnp.asarray(images)[..., None], (n, resolution, resolution, 1), method="linear"
+    )
+    return np.clip(np.asarray(resized), -1.0, 1.0), bunch.target.astype(np.int32)
+
+
+def digits(resolution: int = 16) -> Dataset:
+    images_np, labels_np = digits_arrays(resolution)
+
+    def sample(key: jax.Array, batch_size: int) -> Batch:
+        images, labels = jnp.asarray(images_np), jnp.asarray(labels_np)
+        idx = jax.random.choice(key, images.shape[0], (batch_size,), replace=False)
+        return {"x": images[idx], "label": labels[idx]}
+
+    return Dataset("digits", images_np.shape[1:], sample, 10)
+
+
+# data.name -> builder taking the `data` config block.
+DATASETS: dict[str, Callable[[Mapping[str, Any]], Dataset]] = {
+    "ring8": lambda cfg: mixture("ring8", ring8_modes(), 0.01),
+    "grid25": lambda cfg: mixture("grid25", grid25_modes(), 0.05),
+    "digits": lambda cfg: digits(cfg.get("resolution", 16)),
+}
+
+
+def get_dataset(cfg: Mapping[str, Any]) -> Dataset:
+    """The dataset named by ``cfg['name']`` (the `data` config block)."""
+    name = cfg["name"]
+    if name not in DATASETS:
+        raise KeyError(f"data.name={name!r}; allowed: {sorted(DATASETS)}")
+    return DATASETS[name](cfg)

@@ -1,0 +1,67 @@
+"""DCGAN generator and discriminator (Radford et al. 2015), as in ../shared/GAN-NOTES.md.
+
+For resolution R = 4 * 2^n the generator maps z to 4x4 x (width * 2^(n-1)) and then applies n
+4x4 stride-2 upsampling layers that halve the channels and double the resolution, BatchNorm +
+ReLU after each but the last, tanh at the end (R=64, width=64: 512, 256, 128, 64, C). The first
+layer, a 4x4 valid transposed conv of the 1x1 noise, is exactly a Dense layer to 4*4*channels,
+which is how it is written. The discriminator mirrors it with 4x4 stride-2 convolutions,
+LeakyReLU(0.2), normalisation on every layer but the first, and a final 4x4 valid conv to one
+logit. ``d_norm`` chooses 'batch' (DCGAN), 'layer' or 'none' (a WGAN-GP critic must not use
+BatchNorm: its penalty is per sample).
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gan_jax.models.layers import norm_layer, upsample_layer
+
+RESOLUTIONS = (16, 32, 64)
+
+
+def num_upsamplings(resolution: int) -> int:
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"model.resolution={resolution}; allowed: {list(RESOLUTIONS)}")
+    return {16: 2, 32: 3, 64: 4}[resolution]
+
+
+class DCGANGenerator(nn.Module):
+    resolution: int = 32
+    width: int = 64
+    channels: int = 3
+    norm: str = "batch"
+    upsample: str = "subpixel"
+
+    @nn.compact
+    def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
+        n = num_upsamplings(self.resolution)
+        feats = self.width * 2 ** (n - 1)
+        x = nn.Dense(4 * 4 * feats, name="project")(z).reshape(z.shape[0], 4, 4, feats)
+        x = nn.relu(norm_layer(self.norm, train, name="norm0")(x))
+        for i in range(1, n):
+            feats //= 2
+            x = upsample_layer(self.upsample, feats, name=f"up{i}")(x)
+            x = nn.relu(norm_layer(self.norm, train, name=f"norm{i}")(x))
+        x = upsample_layer(self.upsample, self.channels, name=f"up{n}")(x)
+        return jnp.tanh(x)
+
+
+class DCGANDiscriminator(nn.Module):
+    resolution: int = 32
+    width: int = 64
+    norm: str = "batch"
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
+        n = num_upsamplings(self.resolution)
+        feats = self.width
+        for i in range(n):
+            x = nn.Conv(feats, (4, 4), strides=(2, 2), padding="SAME", name=f"conv{i}")(x)
+            if i > 0:
+                x = norm_layer(self.norm, train, name=f"norm{i}")(x)
+            x = nn.leaky_relu(x, 0.2)
+            feats *= 2
+        x = nn.Conv(1, (4, 4), padding="VALID", name="logit")(x)
+        return x.reshape(x.shape[0])

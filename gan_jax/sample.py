@@ -1,0 +1,66 @@
+"""Draw generator samples from a run's latest checkpoint into a .npy file.
+
+    python -m gan_jax.sample --workdir=DIR --num=N --out=FILE.npy [--seed=S]
+
+Images come out NHWC in [-1, 1], 2D data as (N, 2). The noise is drawn from --seed (default: the
+run's evaluation noise, the one its sample pictures and eval.json use); BatchNorm runs in
+inference mode.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import jax
+import ml_collections
+import numpy as np
+from absl import app, flags
+
+from gan_jax import checkpointing
+from gan_jax.errors import GanJaxError
+from gan_jax.steps import generate
+from gan_jax.train import build_run, sample_images
+
+flags.DEFINE_string("workdir", None, "Run directory holding config.json and checkpoints/.")
+flags.DEFINE_integer("num", 2500, "Number of samples.")
+flags.DEFINE_string("out", None, "Output .npy path.")
+flags.DEFINE_integer("seed", None, "Noise seed; default: the run's evaluation noise.")
+flags.mark_flags_as_required(["workdir", "out"])
+FLAGS = flags.FLAGS
+
+
+def load_run(workdir: str | pathlib.Path):
+    """(Run, state, step) of the latest checkpoint in ``workdir``."""
+    cfg_path = pathlib.Path(workdir) / "config.json"
+    if not cfg_path.is_file():
+        raise GanJaxError(f"workdir={str(workdir)!r} has no config.json: is it a gan_jax run?")
+    config = ml_collections.ConfigDict(json.loads(cfg_path.read_text()))
+    run = build_run(config)
+    state, step = checkpointing.restore_state(workdir, run.abstract_state())
+    return run, state, step
+
+
+def draw(workdir: str | pathlib.Path, num: int, seed: int | None = None) -> np.ndarray:
+    run, state, _ = load_run(workdir)
+    if seed is None:
+        return sample_images(run, state, num)
+    z = jax.random.normal(jax.random.key(seed), (num, run.config.model.z_dim))
+    return np.asarray(jax.jit(generate)(state, z))
+
+
+def main(argv):
+    del argv
+    if FLAGS.num <= 0:
+        sys.exit(f"gan_jax: --num={FLAGS.num} is not allowed; allowed: a positive integer")
+    try:
+        samples = draw(FLAGS.workdir, FLAGS.num, FLAGS.seed)
+    except GanJaxError as e:
+        sys.exit(f"gan_jax: {e}")
+    np.save(FLAGS.out, samples)
+    print(f"wrote {samples.shape} samples to {FLAGS.out}")
+
+
+if __name__ == "__main__":
+    app.run(main)

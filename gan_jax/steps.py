@@ -1,0 +1,180 @@
+"""Pure train steps for the discriminator and the generator, and the state pytree they carry.
+
+``GANState`` holds the generator-update counter, one Flax TrainState per network (params,
+optimiser state, BatchNorm statistics) and the run's root PRNG key. The steps are pure:
+
+    d_step(state, batch, *, objective, z_dim) -> (state, metrics)
+    g_step(state, *, objective, z_dim, batch_size) -> (state, metrics)
+    train_step(state, batches, *, objective, z_dim) -> (state, metrics)
+
+``train_step`` runs ``batches['x'].shape[0]`` critic updates (``train.d_steps``) with lax.scan,
+then one generator update. Keys: every update derives its own key from the root key with
+fold_in(fold_in(key, role), counter) and splits it into named keys, so a run depends on the seed
+alone (no global RNG, no Python side effects). Metrics are flat dicts of scalars ("d/loss",
+"d/real", "g/loss", ...); critic metrics are averaged over the critic updates of a step.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import chex
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from flax.training import train_state
+
+from gan_jax.losses import Objective
+
+Array = jax.Array
+Metrics = dict[str, Array]
+
+# Roles folded into the root key; distinct constants keep the streams independent.
+ROLE_D, ROLE_G, ROLE_DATA, ROLE_EVAL = 0, 1, 2, 3
+
+
+class ModelState(train_state.TrainState):
+    """A network's params, optimiser state and BatchNorm statistics ({} when it has none)."""
+
+    batch_stats: Any = None
+
+
+@flax.struct.dataclass
+class GANState:
+    step: Array  # generator updates done
+    g: ModelState
+    d: ModelState
+    key: Array  # typed PRNG key (jax.random.key)
+
+
+def role_key(key: Array, role: int, counter: Array | int) -> Array:
+    """The key of update number ``counter`` of a role: fold_in(fold_in(key, role), counter)."""
+    return jax.random.fold_in(jax.random.fold_in(key, role), counter)
+
+
+def create_state(
+    key: Array,
+    *,
+    generator: nn.Module,
+    discriminator: nn.Module,
+    g_tx: optax.GradientTransformation,
+    d_tx: optax.GradientTransformation,
+    z_dim: int,
+    sample_shape: tuple[int, ...],
+) -> GANState:
+    """Initial state from ``key``; pure, so ``jax.eval_shape`` gives the checkpoint layout."""
+    key_g, key_d, key_run = jax.random.split(key, 3)
+    g_vars = generator.init(key_g, jnp.zeros((2, z_dim)), train=False)
+    d_vars = discriminator.init(key_d, jnp.zeros((2, *sample_shape)), train=False)
+
+    def model_state(module, variables, tx):
+        return ModelState.create(
+            apply_fn=module.apply,
+            params=variables["params"],
+            tx=tx,
+            batch_stats=variables.get("batch_stats", {}),
+        )
+
+    return GANState(
+        step=jnp.zeros((), jnp.int32),
+        g=model_state(generator, g_vars, g_tx),
+        d=model_state(discriminator, d_vars, d_tx),
+        key=key_run,
+    )
+
+
+def apply_model(ms: ModelState, params: Any, x: Array, train: bool) -> tuple[Array, Any]:
+    """Run a network; returns (output, new batch_stats) (unchanged when not training)."""
+    variables = {"params": params, "batch_stats": ms.batch_stats}
+    if not train:
+        return ms.apply_fn(variables, x, train=False), ms.batch_stats
+    out, updates = ms.apply_fn(variables, x, train=True, mutable=["batch_stats"])
+    return out, updates.get("batch_stats", ms.batch_stats)
+
+
+def generate(state: GANState, z: Array, train: bool = False) -> Array:
+    """G(z); with train=False BatchNorm uses its running statistics."""
+    return apply_model(state.g, state.g.params, z, train)[0]
+
+
+def _prefixed(prefix: str, terms: dict[str, Array]) -> Metrics:
+    return {f"{prefix}/{k}": v for k, v in terms.items()}
+
+
+def d_step(
+    state: GANState, batch: dict[str, Array], *, objective: Objective, z_dim: int
+) -> tuple[GANState, Metrics]:
+    """One critic update on ``batch['x']`` against a fresh batch of fakes of the same size."""
+    real = batch["x"]
+    key_z, key_gp = jax.random.split(role_key(state.key, ROLE_D, state.d.step))
+    z = jax.random.normal(key_z, (real.shape[0], z_dim), real.dtype)
+    # G runs in train mode as in the g step; its BatchNorm updates here are discarded.
+    fake = jax.lax.stop_gradient(apply_model(state.g, state.g.params, z, train=True)[0])
+    chex.assert_equal_shape([real, fake])
+
+    def loss_fn(params):
+        real_out, stats = apply_model(state.d, params, real, train=True)
+        fake_out, stats = apply_model(state.d.replace(batch_stats=stats), params, fake, True)
+        chex.assert_equal_shape([real_out, fake_out])
+        loss, terms = objective.d_loss(real_out, fake_out)
+        if objective.penalty is not None:
+            critic = lambda x: apply_model(state.d, params, x, train=False)[0]  # noqa: E731
+            penalty, pterms = objective.penalty(critic, real, fake, key_gp)
+            loss, terms = loss + penalty, {**terms, **pterms}
+        return loss, (terms, stats)
+
+    (loss, (terms, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d.params)
+    d = state.d.apply_gradients(grads=grads, batch_stats=stats)
+    if objective.weight_clip is not None:
+        c = objective.weight_clip
+        lower, upper = (jax.tree.map(lambda _, b=b: b, d.params) for b in (-c, c))
+        d = d.replace(params=optax.projections.projection_box(d.params, lower, upper))
+    metrics = {"d/loss": loss, **_prefixed("d", terms), "d/grad_norm": optax.global_norm(grads)}
+    return state.replace(d=d), metrics
+
+
+def g_step(
+    state: GANState, *, objective: Objective, z_dim: int, batch_size: int
+) -> tuple[GANState, Metrics]:
+    """One generator update against the current critic (critic in train mode, stats discarded)."""
+    key_z = jax.random.split(role_key(state.key, ROLE_G, state.g.step))[0]
+    z = jax.random.normal(key_z, (batch_size, z_dim))
+
+    def loss_fn(params):
+        fake, stats = apply_model(state.g, params, z, train=True)
+        fake_out, _ = apply_model(state.d, state.d.params, fake, train=True)
+        loss, terms = objective.g_loss(fake_out)
+        return loss, (terms, stats)
+
+    (loss, (terms, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g.params)
+    g = state.g.apply_gradients(grads=grads, batch_stats=stats)
+    metrics = {"g/loss": loss, **_prefixed("g", terms), "g/grad_norm": optax.global_norm(grads)}
+    return state.replace(g=g, step=state.step + 1), metrics
+
+
+def train_step(
+    state: GANState, batches: dict[str, Array], *, objective: Objective, z_dim: int
+) -> tuple[GANState, Metrics]:
+    """``train.d_steps`` critic updates (one per leading slice of ``batches``), then one G update."""
+
+    def critic_update(s, batch):
+        return d_step(s, batch, objective=objective, z_dim=z_dim)
+
+    # Fully unrolled: XLA:CPU runs convolutions inside a while-loop body ~15x slower (measured
+    # 594 ms vs 38 ms for 5 DCGAN critic steps on 2 cores); d_steps is small and static.
+    state, d_metrics = jax.lax.scan(critic_update, state, batches, unroll=True)
+    batch_size = batches["x"].shape[1]
+    state, g_metrics = g_step(state, objective=objective, z_dim=z_dim, batch_size=batch_size)
+    return state, {**jax.tree.map(jnp.mean, d_metrics), **g_metrics}
+
+
+def make_train_step(
+    objective: Objective, z_dim: int, jit: bool = True
+) -> Callable[[GANState, dict[str, Array]], tuple[GANState, Metrics]]:
+    """``train_step`` with its static collaborators bound; jit-ted with the state donated."""
+    fn = functools.partial(train_step, objective=objective, z_dim=z_dim)
+    return jax.jit(fn, donate_argnums=0) if jit else fn

@@ -1,0 +1,177 @@
+"""``train_and_evaluate(config, workdir)``: data, init, the jit-ted loop, logging, samples, checkpoint.
+
+The loop dispatches one compiled train step per generator update and copies metrics to the host
+only on log steps. The workdir receives config.json (the resolved config), metrics.jsonl (one
+JSON object per log step), samples/ (PNG grids for images, scatters over the true modes for 2D
+data), eval.json (2D mode metrics) and an Orbax checkpoint of the final state in checkpoints/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import pathlib
+import sys
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from gan_jax import checkpointing, metrics, plotting
+from gan_jax.data import Dataset, get_dataset
+from gan_jax.errors import WorkdirError
+from gan_jax.losses import Objective, get_objective
+from gan_jax.models import MODELS
+from gan_jax.optim import make_optimizer
+from gan_jax.steps import ROLE_DATA, ROLE_EVAL, GANState, create_state, generate, make_train_step
+from gan_jax.validation import validate
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """Everything a config builds: data, objective, networks and the state initialiser."""
+
+    config: ml_collections.ConfigDict
+    dataset: Dataset
+    objective: Objective
+    generator: Any
+    discriminator: Any
+
+    def init_state(self, key: jax.Array) -> GANState:
+        return create_state(
+            key,
+            generator=self.generator,
+            discriminator=self.discriminator,
+            g_tx=make_optimizer(self.config.optim.g),
+            d_tx=make_optimizer(self.config.optim.d),
+            z_dim=self.config.model.z_dim,
+            sample_shape=self.dataset.shape,
+        )
+
+    def abstract_state(self) -> GANState:
+        return jax.eval_shape(self.init_state, jax.random.key(self.config.seed))
+
+    def fixed_noise(self, n: int) -> jax.Array:
+        """The evaluation noise: the same for every sample grid of a run."""
+        key = jax.random.fold_in(jax.random.key(self.config.seed), ROLE_EVAL)
+        return jax.random.normal(key, (n, self.config.model.z_dim))
+
+
+def build_run(config: ml_collections.ConfigDict) -> Run:
+    """Validate ``config`` and build its components (raises ConfigError on a bad value)."""
+    validate(config)
+    dataset = get_dataset(config.data)
+    generator, discriminator = MODELS[config.model.name](config.model, dataset.shape)
+    return Run(config, dataset, get_objective(config.objective), generator, discriminator)
+
+
+def sample_batches(dataset: Dataset, d_steps: int, batch_size: int, key, step) -> dict:
+    """The real batches of generator update ``step``: leaves of shape (d_steps, B, ...)."""
+    flat = dataset.sample(jax.random.fold_in(key, step), d_steps * batch_size)
+    return jax.tree.map(lambda a: a.reshape(d_steps, batch_size, *a.shape[1:]), flat)
+
+
+def sample_images(run: Run, state: GANState, n: int, batch: int = 500) -> np.ndarray:
+    """``n`` generator samples from the fixed evaluation noise, BatchNorm in inference mode."""
+    z = run.fixed_noise(n)
+    gen = jax.jit(generate)
+    return np.concatenate([np.asarray(gen(state, z[i : i + batch])) for i in range(0, n, batch)])
+
+
+def prepare_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
+    path = pathlib.Path(workdir)
+    try:
+        (path / "samples").mkdir(parents=True, exist_ok=True)
+        probe = path / ".write_test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as e:
+        raise WorkdirError(f"workdir={str(workdir)!r} is not writable: {e.strerror or e}") from e
+    return path
+
+
+def _format_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "?"
+    m, s = divmod(int(round(seconds)), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+
+
+def write_samples(run: Run, state: GANState, workdir: pathlib.Path, step: int) -> dict:
+    """Write a sample picture for ``step``; for 2D data also return the mode metrics."""
+    ds = run.dataset
+    if ds.is_image:
+        plotting.save_image_grid(workdir / "samples" / f"step_{step:07d}.png", sample_images(run, state, 64))
+        return {}
+    pts = sample_images(run, state, run.config.eval.num_samples)
+    result = metrics.mode_metrics(pts, ds.modes, ds.mode_std)
+    title = f"{ds.name} step {step}: {result['modes']}/{len(ds.modes)} modes, {100 * result['hq_fraction']:.1f}% HQ"
+    plotting.save_scatter_2d(workdir / "samples" / f"step_{step:07d}.png", pts, ds.modes, title)
+    return result
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> GANState:
+    """Train ``config`` to ``train.steps`` generator updates, writing everything to ``workdir``."""
+    run = build_run(config)
+    workdir = prepare_workdir(workdir)
+    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
+
+    tc = config.train
+    root = jax.random.key(config.seed)
+    state = jax.jit(run.init_state)(root)
+    step_fn = make_train_step(run.objective, config.model.z_dim)
+    batch_fn = jax.jit(functools.partial(sample_batches, run.dataset, tc.d_steps, tc.batch_size))
+    data_key = jax.random.fold_in(root, ROLE_DATA)
+    mgr = checkpointing.manager(workdir, config.checkpoint.max_to_keep)
+
+    print(
+        f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name}, "
+        f"{tc.steps} steps of batch {tc.batch_size} ({tc.d_steps} critic steps each) "
+        f"on {jax.device_count()} {jax.default_backend()} device(s); workdir {workdir}",
+        flush=True,
+    )
+    log_file = open(workdir / "metrics.jsonl", "a")
+    t_start = t_last = time.perf_counter()
+    last_logged = 0
+    for step in range(tc.steps):
+        state, step_metrics = step_fn(state, batch_fn(data_key, step))
+        done = step + 1
+        if done == 1:
+            jax.block_until_ready(state)
+            print(f"  compiled and ran step 1 in {time.perf_counter() - t_start:.1f}s", flush=True)
+            t_last, last_logged = time.perf_counter(), 1
+        if done % tc.log_every == 0 or done == tc.steps:
+            host = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
+            now = time.perf_counter()
+            rate = (done - last_logged) / max(now - t_last, 1e-9) if done > last_logged else float("nan")
+            t_last, last_logged = now, done
+            record = {"step": done, **host, "steps_per_sec": rate}
+            log_file.write(json.dumps(record) + "\n")
+            log_file.flush()
+            eta = (tc.steps - done) / rate if rate > 0 else float("nan")
+            losses = "  ".join(f"{k} {v:+.4f}" for k, v in host.items() if k.endswith("/loss"))
+            print(
+                f"  step {done:>6}/{tc.steps}  {losses}  {rate:6.1f} steps/s  "
+                f"ETA {_format_duration(eta)}",
+                flush=True,
+            )
+        if tc.sample_every and done % tc.sample_every == 0 and done != tc.steps:
+            write_samples(run, state, workdir, done)
+
+    final = write_samples(run, state, workdir, tc.steps)
+    if final:
+        (workdir / "eval.json").write_text(json.dumps({"step": tc.steps, **final}, indent=2) + "\n")
+        log_file.write(json.dumps({"step": tc.steps, **{f"eval/{k}": v for k, v in final.items()}}) + "\n")
+        print(f"  eval: {final}", flush=True)
+    log_file.close()
+    checkpointing.save(mgr, tc.steps, state, config.to_dict())
+    mgr.wait_until_finished()
+    mgr.close()
+    print(f"  done in {_format_duration(time.perf_counter() - t_start)}; checkpoint at step {tc.steps}", file=sys.stdout, flush=True)
+    return state

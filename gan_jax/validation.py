@@ -1,0 +1,70 @@
+"""Config validation: every user-settable key checked before anything is built or trained.
+
+``validate(config)`` raises one ``ConfigError`` naming the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from gan_jax.data import DATASETS
+from gan_jax.errors import ConfigError
+from gan_jax.losses import OBJECTIVES
+from gan_jax.models import MODELS, RESOLUTIONS
+from gan_jax.optim import OPTIMIZERS
+
+NORMS = ("batch", "layer", "none")
+UPSAMPLES = ("subpixel", "conv_transpose")
+POINT_DATASETS = ("ring8", "grid25")
+
+
+def _check_choice(key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(key, value, str(sorted(allowed)))
+
+
+def _check_positive(key: str, value, kind=(int, float)) -> None:
+    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
+        what = "a positive integer" if kind is int else "a positive number"
+        raise ConfigError(key, value, what)
+
+
+def validate(config) -> None:
+    """Raise ConfigError on the first key whose value is not allowed."""
+    _check_choice("objective.name", config.objective.name, OBJECTIVES)
+    _check_choice("data.name", config.data.name, DATASETS)
+    _check_choice("model.name", config.model.name, MODELS)
+    for net in ("g", "d"):
+        opt = config.optim[net]
+        _check_choice(f"optim.{net}.name", opt.name, OPTIMIZERS)
+        _check_positive(f"optim.{net}.lr", opt.lr)
+    _check_positive("train.batch_size", config.train.batch_size, int)
+    _check_positive("train.steps", config.train.steps, int)
+    _check_positive("train.d_steps", config.train.d_steps, int)
+    _check_positive("train.log_every", config.train.log_every, int)
+    _check_positive("model.z_dim", config.model.z_dim, int)
+    _check_positive("eval.num_samples", config.eval.num_samples, int)
+    _check_choice("model.g_norm", config.model.g_norm, NORMS)
+    _check_choice("model.d_norm", config.model.d_norm, NORMS)
+    if config.objective.name == "wasserstein":
+        _check_positive("objective.clip", config.objective.clip)
+    if config.objective.name == "wasserstein_gp" and config.model.d_norm == "batch":
+        raise ConfigError(
+            "model.d_norm",
+            "batch",
+            "'layer' or 'none' with objective.name='wasserstein_gp' (the gradient penalty is "
+            "per sample; BatchNorm mixes samples)",
+        )
+    points = config.data.name in POINT_DATASETS
+    if points and config.model.name != "mlp":
+        raise ConfigError("model.name", config.model.name, f"'mlp' for data.name={config.data.name!r}")
+    if not points:
+        if config.model.name != "dcgan":
+            raise ConfigError("model.name", config.model.name, "'dcgan' for image datasets")
+        _check_choice("data.resolution", config.data.resolution, RESOLUTIONS)
+        _check_choice("model.upsample", config.model.upsample, UPSAMPLES)
+        _check_positive("model.width", config.model.width, int)
+    if config.data.name == "digits" and config.train.batch_size * config.train.d_steps > 1797:
+        raise ConfigError(
+            "train.batch_size",
+            config.train.batch_size,
+            "batch_size * d_steps <= 1797 (digits draws each step's images without replacement)",
+        )
