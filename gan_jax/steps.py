@@ -133,7 +133,7 @@ def d_step(
         c = objective.weight_clip
         lower, upper = (jax.tree.map(lambda _, b=b: b, d.params) for b in (-c, c))
         d = d.replace(params=optax.projections.projection_box(d.params, lower, upper))
-    metrics = {"d/loss": loss, **_prefixed("d", terms), "d/grad_norm": optax.global_norm(grads)}
+    metrics = {"d/loss": loss, **_prefixed("d", terms), "d/grad_norm": optax.tree.norm(grads)}
     return state.replace(d=d), metrics
 
 
@@ -152,7 +152,7 @@ def g_step(
 
     (loss, (terms, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g.params)
     g = state.g.apply_gradients(grads=grads, batch_stats=stats)
-    metrics = {"g/loss": loss, **_prefixed("g", terms), "g/grad_norm": optax.global_norm(grads)}
+    metrics = {"g/loss": loss, **_prefixed("g", terms), "g/grad_norm": optax.tree.norm(grads)}
     return state.replace(g=g, step=state.step + 1), metrics
 
 

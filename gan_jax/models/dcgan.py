@@ -7,7 +7,9 @@ layer, a 4x4 valid transposed conv of the 1x1 noise, is exactly a Dense layer to
 which is how it is written. The discriminator mirrors it with 4x4 stride-2 convolutions,
 LeakyReLU(0.2), normalisation on every layer but the first, and a final 4x4 valid conv to one
 logit. ``d_norm`` chooses 'batch' (DCGAN), 'layer' or 'none' (a WGAN-GP critic must not use
-BatchNorm: its penalty is per sample).
+BatchNorm: its penalty is per sample). Layers followed by BatchNorm carry no bias (as in the
+reference DCGAN code): BatchNorm removes it, so its gradient is zero and Adam would turn rounding
+noise into updates.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ class DCGANGenerator(nn.Module):
     def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
         n = num_upsamplings(self.resolution)
         feats = self.width * 2 ** (n - 1)
-        x = nn.Dense(4 * 4 * feats, name="project")(z).reshape(z.shape[0], 4, 4, feats)
+        bias = self.norm != "batch"
+        x = nn.Dense(4 * 4 * feats, use_bias=bias, name="project")(z)
+        x = x.reshape(z.shape[0], 4, 4, feats)
         x = nn.relu(norm_layer(self.norm, train, name="norm0")(x))
         for i in range(1, n):
             feats //= 2
-            x = upsample_layer(self.upsample, feats, name=f"up{i}")(x)
+            x = upsample_layer(self.upsample, feats, use_bias=bias, name=f"up{i}")(x)
             x = nn.relu(norm_layer(self.norm, train, name=f"norm{i}")(x))
         x = upsample_layer(self.upsample, self.channels, name=f"up{n}")(x)
         return jnp.tanh(x)
@@ -58,7 +62,10 @@ class DCGANDiscriminator(nn.Module):
         n = num_upsamplings(self.resolution)
         feats = self.width
         for i in range(n):
-            x = nn.Conv(feats, (4, 4), strides=(2, 2), padding="SAME", name=f"conv{i}")(x)
+            bias = i == 0 or self.norm != "batch"
+            x = nn.Conv(
+                feats, (4, 4), strides=(2, 2), padding="SAME", use_bias=bias, name=f"conv{i}"
+            )(x)
             if i > 0:
                 x = norm_layer(self.norm, train, name=f"norm{i}")(x)
             x = nn.leaky_relu(x, 0.2)

@@ -72,12 +72,16 @@ class SubPixelConvTranspose(nn.Module):
         return y
 
 
-def upsample_layer(kind: str, features: int, name: str | None = None) -> nn.Module:
+def upsample_layer(
+    kind: str, features: int, use_bias: bool = True, name: str | None = None
+) -> nn.Module:
     """A 4x4 stride-2 upsampling layer: 'conv_transpose' (flax) or 'subpixel' (same function)."""
     if kind == "conv_transpose":
-        return nn.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME", name=name)
+        return nn.ConvTranspose(
+            features, (4, 4), strides=(2, 2), padding="SAME", use_bias=use_bias, name=name
+        )
     if kind == "subpixel":
-        return SubPixelConvTranspose(features, name=name)
+        return SubPixelConvTranspose(features, use_bias=use_bias, name=name)
     raise ValueError(f"model.upsample={kind!r}; allowed: ['conv_transpose', 'subpixel']")
 
 

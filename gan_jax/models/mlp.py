@@ -21,7 +21,7 @@ class MLPGenerator(nn.Module):
     def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
         x = z
         for i, width in enumerate(self.hidden):
-            x = nn.Dense(width, name=f"dense{i}")(x)
+            x = nn.Dense(width, use_bias=self.norm != "batch", name=f"dense{i}")(x)
             x = norm_layer(self.norm, train, name=f"norm{i}")(x)
             x = nn.relu(x)
         return nn.Dense(self.out_dim, name="out")(x)
@@ -37,7 +37,7 @@ class MLPDiscriminator(nn.Module):
     def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
         x = x.reshape(x.shape[0], -1)
         for i, width in enumerate(self.hidden):
-            x = nn.Dense(width, name=f"dense{i}")(x)
+            x = nn.Dense(width, use_bias=self.norm != "batch", name=f"dense{i}")(x)
             x = norm_layer(self.norm, train, name=f"norm{i}")(x)
             x = nn.leaky_relu(x, 0.2)
         return nn.Dense(1, name="out")(x)[:, 0]

@@ -1,0 +1,43 @@
+"""Shared fixtures: loading the repository's config files as the CLI does."""
+
+from __future__ import annotations
+
+import importlib
+import pathlib
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan")
+
+
+def load_config(name: str, preset: str | None = None, **overrides):
+    """configs/<name>.py:get_config(preset), then dotted-key overrides ('train.steps': 3)."""
+    cfg = importlib.import_module(f"configs.{name}").get_config(preset)
+    for dotted, value in overrides.items():
+        *parents, leaf = dotted.split(".")
+        node = cfg
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    return cfg
+
+
+def tiny(cfg):
+    """Shrink a config to something that trains in a second or two."""
+    cfg.train.steps = 3
+    cfg.train.log_every = 1
+    cfg.train.sample_every = 0
+    cfg.eval.num_samples = 64
+    if cfg.model.name == "dcgan":
+        cfg.model.width = 8
+        cfg.train.batch_size = 8
+    else:
+        cfg.model.g_hidden = cfg.model.d_hidden = (16, 16)
+        cfg.train.batch_size = 32
+    return cfg
+
+
+@pytest.fixture
+def config_loader():
+    return load_config

@@ -1,0 +1,69 @@
+"""Model shapes, the DCGAN layout, and the sub-pixel layer against flax's ConvTranspose."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gan_jax.models import MODELS, DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.layers import SubPixelConvTranspose
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 6, 3), (2, 4, 4, 7), (3, 8, 2, 1)])
+def test_subpixel_equals_conv_transpose(shape):
+    x = jax.random.normal(jax.random.key(0), shape)
+    ref = nn.ConvTranspose(5, (4, 4), strides=(2, 2), padding="SAME")
+    params = ref.init(jax.random.key(1), x)
+    params = jax.tree.map(lambda a: a + jax.random.normal(jax.random.key(2), a.shape), params)
+    sub = SubPixelConvTranspose(5)
+    assert jax.tree.map(jnp.shape, sub.init(jax.random.key(3), x)) == jax.tree.map(
+        jnp.shape, params
+    )
+    np.testing.assert_allclose(sub.apply(params, x), ref.apply(params, x), atol=1e-4, rtol=1e-5)
+    # Gradients with respect to the shared kernel agree as well.
+    g_ref = jax.grad(lambda p: jnp.sum(ref.apply(p, x) ** 2))(params)
+    g_sub = jax.grad(lambda p: jnp.sum(sub.apply(p, x) ** 2))(params)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3), g_ref, g_sub)
+
+
+@pytest.mark.parametrize("resolution", [16, 32, 64])
+@pytest.mark.parametrize("upsample", ["subpixel", "conv_transpose"])
+def test_dcgan_shapes(resolution, upsample):
+    g = DCGANGenerator(resolution=resolution, width=4, channels=3, upsample=upsample)
+    d = DCGANDiscriminator(resolution=resolution, width=4)
+    z = jnp.zeros((2, 10))
+    gv = g.init(jax.random.key(0), z, train=False)
+    x = g.apply(gv, z, train=False)
+    assert x.shape == (2, resolution, resolution, 3)
+    assert float(jnp.max(jnp.abs(x))) <= 1.0  # tanh output
+    dv = d.init(jax.random.key(1), x, train=False)
+    assert d.apply(dv, x, train=False).shape == (2,)
+
+
+def test_dcgan64_follows_the_paper_channels():
+    g = DCGANGenerator(resolution=64, width=64, channels=3)
+    params = g.init(jax.random.key(0), jnp.zeros((1, 100)), train=False)["params"]
+    assert params["project"]["kernel"].shape == (100, 4 * 4 * 512)
+    outs = [params[f"up{i}"]["kernel"].shape[-1] for i in range(1, 5)]
+    assert outs == [256, 128, 64, 3]
+    d = DCGANDiscriminator(resolution=64, width=64)
+    dvars = d.init(jax.random.key(0), jnp.zeros((1, 64, 64, 3)), train=False)
+    assert [dvars["params"][f"conv{i}"]["kernel"].shape[-1] for i in range(4)] == [64, 128, 256, 512]
+    # BatchNorm on every layer but the first.
+    assert "norm0" not in dvars["batch_stats"] and "norm1" in dvars["batch_stats"]
+
+
+def test_critic_without_batchnorm_has_no_batch_stats():
+    d = DCGANDiscriminator(resolution=16, width=4, norm="layer")
+    variables = d.init(jax.random.key(0), jnp.zeros((2, 16, 16, 1)), train=False)
+    assert "batch_stats" not in variables
+
+
+def test_mlp_builder_shapes():
+    cfg = {"g_hidden": (8, 8), "d_hidden": (8,), "g_norm": "batch", "d_norm": "none"}
+    g, d = MODELS["mlp"](cfg, (2,))
+    gv = g.init(jax.random.key(0), jnp.zeros((3, 2)), train=False)
+    x = g.apply(gv, jnp.ones((3, 2)), train=False)
+    assert x.shape == (3, 2)
+    assert d.apply(d.init(jax.random.key(1), x, train=False), x, train=False).shape == (3,)
