@@ -1,6 +1,5 @@
 """Train a GAN: ``python -m gan_jax.main --config=configs/wgan.py [--workdir=DIR]``."""
 
-import pathlib
 import sys
 
 from absl import app, flags
@@ -17,16 +16,12 @@ flags.mark_flags_as_required(["config"])
 FLAGS = flags.FLAGS
 
 
-def default_workdir(config_arg: str) -> str:
-    path, _, preset = config_arg.partition(":")
-    stem = pathlib.Path(path).stem
-    return str(pathlib.Path("runs") / (f"{stem}_{preset}" if preset else stem))
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    workdir = FLAGS.workdir or default_workdir(config_flags.get_config_filename(FLAGS["config"]))
+    workdir = FLAGS.workdir or train.default_workdir(
+        config_flags.get_config_filename(FLAGS["config"])
+    )
     try:
         train.train_and_evaluate(FLAGS.config, workdir)
     except GanJaxError as e:

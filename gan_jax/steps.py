@@ -159,7 +159,7 @@ def g_step(
 def train_step(
     state: GANState, batches: dict[str, Array], *, objective: Objective, z_dim: int
 ) -> tuple[GANState, Metrics]:
-    """``train.d_steps`` critic updates (one per leading slice of ``batches``), then one G update."""
+    """``train.d_steps`` critic updates (one per leading slice of ``batches``), one G update."""
 
     def critic_update(s, batch):
         return d_step(s, batch, objective=objective, z_dim=z_dim)

@@ -50,6 +50,4 @@ def value_function(d: Array, p_data: Array, p_g: Array) -> Array:
 
 def value_function_from_logits(logits: Array, p_data: Array, p_g: Array) -> Array:
     """V(D, G) with D = sigmoid(logits): equals minus gan_jax.losses.bce_d_loss in expectation."""
-    return jnp.sum(p_data * jax.nn.log_sigmoid(logits)) + jnp.sum(
-        p_g * jax.nn.log_sigmoid(-logits)
-    )
+    return jnp.sum(p_data * jax.nn.log_sigmoid(logits)) + jnp.sum(p_g * jax.nn.log_sigmoid(-logits))

@@ -1,4 +1,4 @@
-"""``train_and_evaluate(config, workdir)``: data, init, the jit-ted loop, logging, samples, checkpoint.
+"""``train_and_evaluate(config, workdir)``: data, init, the jit-ted loop, logging, checkpoints.
 
 The loop dispatches one compiled train step per generator update and copies metrics to the host
 only on log steps. The workdir receives config.json (the resolved config), metrics.jsonl (one
@@ -18,7 +18,6 @@ import time
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -83,6 +82,13 @@ def sample_images(run: Run, state: GANState, n: int, batch: int = 500) -> np.nda
     return np.concatenate([np.asarray(gen(state, z[i : i + batch])) for i in range(0, n, batch)])
 
 
+def default_workdir(config_arg: str) -> str:
+    """runs/<config file stem>, plus _<preset> when the config string names one."""
+    path, _, preset = config_arg.partition(":")
+    stem = pathlib.Path(path).stem
+    return str(pathlib.Path("runs") / (f"{stem}_{preset}" if preset else stem))
+
+
 def prepare_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
     path = pathlib.Path(workdir)
     try:
@@ -107,11 +113,16 @@ def write_samples(run: Run, state: GANState, workdir: pathlib.Path, step: int) -
     """Write a sample picture for ``step``; for 2D data also return the mode metrics."""
     ds = run.dataset
     if ds.is_image:
-        plotting.save_image_grid(workdir / "samples" / f"step_{step:07d}.png", sample_images(run, state, 64))
+        plotting.save_image_grid(
+            workdir / "samples" / f"step_{step:07d}.png", sample_images(run, state, 64)
+        )
         return {}
     pts = sample_images(run, state, run.config.eval.num_samples)
     result = metrics.mode_metrics(pts, ds.modes, ds.mode_std)
-    title = f"{ds.name} step {step}: {result['modes']}/{len(ds.modes)} modes, {100 * result['hq_fraction']:.1f}% HQ"
+    title = (
+        f"{ds.name} step {step}: {result['modes']}/{len(ds.modes)} modes, "
+        f"{100 * result['hq_fraction']:.1f}% HQ"
+    )
     plotting.save_scatter_2d(workdir / "samples" / f"step_{step:07d}.png", pts, ds.modes, title)
     return result
 
@@ -149,7 +160,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
         if done % tc.log_every == 0 or done == tc.steps:
             host = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
             now = time.perf_counter()
-            rate = (done - last_logged) / max(now - t_last, 1e-9) if done > last_logged else float("nan")
+            rate = (
+                (done - last_logged) / max(now - t_last, 1e-9)
+                if done > last_logged
+                else float("nan")
+            )
             t_last, last_logged = now, done
             record = {"step": done, **host, "steps_per_sec": rate}
             log_file.write(json.dumps(record) + "\n")
@@ -167,11 +182,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
     final = write_samples(run, state, workdir, tc.steps)
     if final:
         (workdir / "eval.json").write_text(json.dumps({"step": tc.steps, **final}, indent=2) + "\n")
-        log_file.write(json.dumps({"step": tc.steps, **{f"eval/{k}": v for k, v in final.items()}}) + "\n")
+        log_file.write(
+            json.dumps({"step": tc.steps, **{f"eval/{k}": v for k, v in final.items()}}) + "\n"
+        )
         print(f"  eval: {final}", flush=True)
     log_file.close()
     checkpointing.save(mgr, tc.steps, state, config.to_dict())
     mgr.wait_until_finished()
     mgr.close()
-    print(f"  done in {_format_duration(time.perf_counter() - t_start)}; checkpoint at step {tc.steps}", file=sys.stdout, flush=True)
+    print(
+        f"  done in {_format_duration(time.perf_counter() - t_start)}; "
+        f"checkpoint at step {tc.steps}",
+        file=sys.stdout,
+        flush=True,
+    )
     return state

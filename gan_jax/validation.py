@@ -55,7 +55,9 @@ def validate(config) -> None:
         )
     points = config.data.name in POINT_DATASETS
     if points and config.model.name != "mlp":
-        raise ConfigError("model.name", config.model.name, f"'mlp' for data.name={config.data.name!r}")
+        raise ConfigError(
+            "model.name", config.model.name, f"'mlp' for data.name={config.data.name!r}"
+        )
     if not points:
         if config.model.name != "dcgan":
             raise ConfigError("model.name", config.model.name, "'dcgan' for image datasets")

@@ -49,7 +49,12 @@ def test_dcgan64_follows_the_paper_channels():
     assert outs == [256, 128, 64, 3]
     d = DCGANDiscriminator(resolution=64, width=64)
     dvars = d.init(jax.random.key(0), jnp.zeros((1, 64, 64, 3)), train=False)
-    assert [dvars["params"][f"conv{i}"]["kernel"].shape[-1] for i in range(4)] == [64, 128, 256, 512]
+    assert [dvars["params"][f"conv{i}"]["kernel"].shape[-1] for i in range(4)] == [
+        64,
+        128,
+        256,
+        512,
+    ]
     # BatchNorm on every layer but the first.
     assert "norm0" not in dvars["batch_stats"] and "norm1" in dvars["batch_stats"]
 

@@ -17,7 +17,9 @@ def build(name="nsgan", preset=None, seed=0, **overrides):
     run = train.build_run(cfg)
     state = jax.jit(run.init_state)(jax.random.key(seed))
     batch_fn = jax.jit(
-        functools.partial(train.sample_batches, run.dataset, cfg.train.d_steps, cfg.train.batch_size)
+        functools.partial(
+            train.sample_batches, run.dataset, cfg.train.d_steps, cfg.train.batch_size
+        )
     )
     return cfg, run, state, batch_fn
 
@@ -31,7 +33,12 @@ def run_steps(run, state, batch_fn, n, jit=True):
 
 
 def leaves(state):
-    return [np.asarray(x) for x in jax.tree.leaves((state.g.params, state.d.params, state.g.batch_stats, state.d.batch_stats))]
+    return [
+        np.asarray(x)
+        for x in jax.tree.leaves(
+            (state.g.params, state.d.params, state.g.batch_stats, state.d.batch_stats)
+        )
+    ]
 
 
 @pytest.mark.parametrize("name,preset", [("nsgan", None), ("wgan_gp", "ring8")])

@@ -45,7 +45,9 @@ def test_disjoint_supports_give_js_log2():
     p = jnp.array([0.5, 0.5, 0.0, 0.0])
     q = jnp.array([0.0, 0.0, 0.3, 0.7])
     np.testing.assert_allclose(theory.js_divergence(p, q), math.log(2), rtol=1e-6)
-    np.testing.assert_allclose(theory.value_function(theory.optimal_discriminator(p, q), p, q), 0.0, atol=1e-6)
+    np.testing.assert_allclose(
+        theory.value_function(theory.optimal_discriminator(p, q), p, q), 0.0, atol=1e-6
+    )
 
 
 def test_kl_closed_form():

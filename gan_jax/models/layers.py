@@ -7,7 +7,8 @@ weight gradient of a strided transposed convolution ~30x slower than oneDNN (../
 while plain convolutions are on par; no library offers this re-parameterisation.
 
 Derivation (one spatial axis). The transposed conv is a conv of the 2x-dilated input with padding
-(2, 2) and the kernel K as stored (flax does not flip it): y[2m + r] = sum_k xd[2m + r + k - 2] K[k].
+(2, 2) and the kernel K as stored (flax does not flip it):
+  y[2m + r] = sum_k xd[2m + r + k - 2] K[k].
 Only taps with r + k even hit a real input, so
   y[2m]     = x[m - 1] K[0] + x[m] K[2],
   y[2m + 1] = x[m] K[1] + x[m + 1] K[3],

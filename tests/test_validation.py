@@ -1,0 +1,62 @@
+"""Bad configs fail before training with one message naming key, value and what is allowed."""
+
+import pytest
+from conftest import load_config
+
+from gan_jax import train
+from gan_jax.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    "name,overrides,key",
+    [
+        ("nsgan", {"objective.name": "hinge_typo"}, "objective.name"),
+        ("nsgan", {"data.name": "imagenet"}, "data.name"),
+        ("nsgan", {"model.name": "resnet"}, "model.name"),
+        ("nsgan", {"optim.g.lr": 0.0}, "optim.g.lr"),
+        ("wgan", {"optim.d.lr": -1e-4}, "optim.d.lr"),
+        ("nsgan", {"optim.d.name": "adagrad"}, "optim.d.name"),
+        ("nsgan", {"train.batch_size": 0}, "train.batch_size"),
+        ("nsgan", {"train.batch_size": -8}, "train.batch_size"),
+        ("nsgan", {"train.steps": 0}, "train.steps"),
+        ("nsgan", {"train.d_steps": 0}, "train.d_steps"),
+        ("nsgan", {"data.resolution": 24}, "data.resolution"),
+        ("nsgan", {"model.d_norm": "group"}, "model.d_norm"),
+        ("wgan_gp", {"model.d_norm": "batch"}, "model.d_norm"),
+        ("nsgan", {"model.name": "mlp"}, "model.name"),
+        ("wgan", {"objective.clip": 0.0}, "objective.clip"),
+    ],
+)
+def test_bad_config_names_key_value_and_allowed(name, overrides, key):
+    cfg = load_config(name, **overrides)
+    with pytest.raises(ConfigError) as err:
+        train.build_run(cfg)
+    assert err.value.key == key
+    msg = str(err.value)
+    assert key in msg and "allowed" in msg
+    assert repr(list(overrides.values())[0]) in msg
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="allowed"):
+        load_config("wgan", "cifar_typo")
+
+
+@pytest.mark.parametrize("name", ["gan", "nsgan", "wgan", "wgan_gp", "lsgan", "default"])
+@pytest.mark.parametrize("preset", [None, "ring8", "grid25"])
+def test_every_shipped_config_validates(name, preset):
+    train.build_run(load_config(name, preset))
+
+
+def test_recipes_follow_their_papers():
+    wgan = load_config("wgan")
+    assert wgan.objective.clip == 0.01 and wgan.train.d_steps == 5
+    assert wgan.optim.d.name == "rmsprop" and wgan.optim.d.lr == 5e-5
+    gp = load_config("wgan_gp")
+    assert gp.objective.gp_weight == 10.0 and gp.train.d_steps == 5
+    assert (gp.optim.d.lr, gp.optim.d.b1, gp.optim.d.b2) == (1e-4, 0.0, 0.9)
+    assert gp.model.d_norm != "batch"
+    assert load_config("gan").objective.name == "minimax"
+    assert load_config("nsgan").objective.name == "non_saturating"
+    ls = load_config("lsgan").objective
+    assert (ls.name, ls.ls_a, ls.ls_b, ls.ls_c) == ("least_squares", 0.0, 1.0, 1.0)
