@@ -18,4 +18,5 @@ def test_readme_commands_match_ci():
     ci = (REPO / ".ci" / "run").read_text()
     test_line = 'python3 -m pip install -e ".[test]" && python3 -m pytest'
     assert test_line in README and test_line in ci
-    assert "python3 -m pip install -e . && python3 -m gan_jax.main --config=configs/wgan.py" in README
+    run_line = "python3 -m pip install -e . && python3 -m gan_jax.main --config=configs/wgan.py"
+    assert run_line in README
