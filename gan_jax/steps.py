@@ -27,7 +27,9 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax.training import train_state
+from jax.sharding import Mesh, Sharding
 
+from gan_jax import sharding
 from gan_jax.losses import Objective
 
 Array = jax.Array
@@ -105,13 +107,28 @@ def _prefixed(prefix: str, terms: dict[str, Array]) -> Metrics:
     return {f"{prefix}/{k}": v for k, v in terms.items()}
 
 
+def _noise(key: Array, shape: tuple[int, ...], dtype, batch_sharding: Sharding | None) -> Array:
+    """z ~ N(0, I) for the global batch, split across devices like the real batch.
+
+    Without the constraint nothing ties z to the data axis, and XLA would run the generator on
+    the whole batch on every device. The values do not depend on the sharding.
+    """
+    z = jax.random.normal(key, shape, dtype)
+    return z if batch_sharding is None else jax.lax.with_sharding_constraint(z, batch_sharding)
+
+
 def d_step(
-    state: GANState, batch: dict[str, Array], *, objective: Objective, z_dim: int
+    state: GANState,
+    batch: dict[str, Array],
+    *,
+    objective: Objective,
+    z_dim: int,
+    batch_sharding: Sharding | None = None,
 ) -> tuple[GANState, Metrics]:
     """One critic update on ``batch['x']`` against a fresh batch of fakes of the same size."""
     real = batch["x"]
     key_z, key_gp = jax.random.split(role_key(state.key, ROLE_D, state.d.step))
-    z = jax.random.normal(key_z, (real.shape[0], z_dim), real.dtype)
+    z = _noise(key_z, (real.shape[0], z_dim), real.dtype, batch_sharding)
     # G runs in train mode as in the g step; its BatchNorm updates here are discarded.
     fake = jax.lax.stop_gradient(apply_model(state.g, state.g.params, z, train=True)[0])
     chex.assert_equal_shape([real, fake])
@@ -138,11 +155,16 @@ def d_step(
 
 
 def g_step(
-    state: GANState, *, objective: Objective, z_dim: int, batch_size: int
+    state: GANState,
+    *,
+    objective: Objective,
+    z_dim: int,
+    batch_size: int,
+    batch_sharding: Sharding | None = None,
 ) -> tuple[GANState, Metrics]:
     """One generator update against the current critic (critic in train mode, stats discarded)."""
     key_z = jax.random.split(role_key(state.key, ROLE_G, state.g.step))[0]
-    z = jax.random.normal(key_z, (batch_size, z_dim))
+    z = _noise(key_z, (batch_size, z_dim), jnp.float32, batch_sharding)
 
     def loss_fn(params):
         fake, stats = apply_model(state.g, params, z, train=True)
@@ -157,24 +179,54 @@ def g_step(
 
 
 def train_step(
-    state: GANState, batches: dict[str, Array], *, objective: Objective, z_dim: int
+    state: GANState,
+    batches: dict[str, Array],
+    *,
+    objective: Objective,
+    z_dim: int,
+    batch_sharding: Sharding | None = None,
 ) -> tuple[GANState, Metrics]:
-    """``train.d_steps`` critic updates (one per leading slice of ``batches``), one G update."""
+    """``train.d_steps`` critic updates (one per leading slice of ``batches``), one G update.
+
+    ``batch_sharding`` (data-parallel runs): how a (B, ...) batch is split across devices; the
+    fakes' noise is laid out the same way. The numbers do not depend on it.
+    """
 
     def critic_update(s, batch):
-        return d_step(s, batch, objective=objective, z_dim=z_dim)
+        return d_step(s, batch, objective=objective, z_dim=z_dim, batch_sharding=batch_sharding)
 
     # Fully unrolled: XLA:CPU runs convolutions inside a while-loop body ~15x slower (measured
     # 594 ms vs 38 ms for 5 DCGAN critic steps on 2 cores); d_steps is small and static.
     state, d_metrics = jax.lax.scan(critic_update, state, batches, unroll=True)
     batch_size = batches["x"].shape[1]
-    state, g_metrics = g_step(state, objective=objective, z_dim=z_dim, batch_size=batch_size)
+    state, g_metrics = g_step(
+        state,
+        objective=objective,
+        z_dim=z_dim,
+        batch_size=batch_size,
+        batch_sharding=batch_sharding,
+    )
     return state, {**jax.tree.map(jnp.mean, d_metrics), **g_metrics}
 
 
 def make_train_step(
-    objective: Objective, z_dim: int, jit: bool = True
+    objective: Objective, z_dim: int, jit: bool = True, mesh: Mesh | None = None
 ) -> Callable[[GANState, dict[str, Array]], tuple[GANState, Metrics]]:
-    """``train_step`` with its static collaborators bound; jit-ted with the state donated."""
-    fn = functools.partial(train_step, objective=objective, z_dim=z_dim)
-    return jax.jit(fn, donate_argnums=0) if jit else fn
+    """``train_step`` with its static collaborators bound; jit-ted with the state donated.
+
+    With a ``mesh`` the step runs data parallel on it (``gan_jax.sharding``): state and metrics
+    replicated, the (d_steps, B, ...) batches split along B.
+    """
+    if mesh is None:
+        fn = functools.partial(train_step, objective=objective, z_dim=z_dim)
+        return jax.jit(fn, donate_argnums=0) if jit else fn
+    fn = functools.partial(
+        train_step,
+        objective=objective,
+        z_dim=z_dim,
+        batch_sharding=sharding.batch_sharding(mesh),
+    )
+    if not jit:
+        return fn
+    rep, batches = sharding.replicated(mesh), sharding.batch_sharding(mesh, batch_axis=1)
+    return jax.jit(fn, in_shardings=(rep, batches), out_shardings=(rep, rep), donate_argnums=0)

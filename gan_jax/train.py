@@ -8,10 +8,12 @@ data), eval.json (2D mode metrics) and an Orbax checkpoint of the final state in
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import functools
 import json
 import math
+import os
 import pathlib
 import sys
 import time
@@ -20,8 +22,9 @@ from typing import Any
 import jax
 import ml_collections
 import numpy as np
+from jax.sharding import Mesh
 
-from gan_jax import checkpointing, metrics, plotting
+from gan_jax import checkpointing, metrics, plotting, sharding
 from gan_jax.data import Dataset, get_dataset
 from gan_jax.errors import WorkdirError
 from gan_jax.losses import Objective, get_objective
@@ -93,7 +96,7 @@ def prepare_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
     path = pathlib.Path(workdir)
     try:
         (path / "samples").mkdir(parents=True, exist_ok=True)
-        probe = path / ".write_test"
+        probe = path / f".write_test_{jax.process_index()}"  # processes may share the workdir
         probe.write_text("ok")
         probe.unlink()
     except OSError as e:
@@ -110,12 +113,17 @@ def _format_duration(seconds: float) -> str:
 
 
 def write_samples(run: Run, state: GANState, workdir: pathlib.Path, step: int) -> dict:
-    """Write a sample picture for ``step``; for 2D data also return the mode metrics."""
+    """Write a sample picture for ``step``; for 2D data also return the mode metrics.
+
+    Every process computes the samples (a jit over the global state runs on all processes);
+    only process 0 writes the picture.
+    """
     ds = run.dataset
+    path = workdir / "samples" / f"step_{step:07d}.png"
     if ds.is_image:
-        plotting.save_image_grid(
-            workdir / "samples" / f"step_{step:07d}.png", sample_images(run, state, 64)
-        )
+        images = sample_images(run, state, 64)
+        if sharding.is_main_process():
+            plotting.save_image_grid(path, images)
         return {}
     pts = sample_images(run, state, run.config.eval.num_samples)
     result = metrics.mode_metrics(pts, ds.modes, ds.mode_std)
@@ -123,23 +131,41 @@ def write_samples(run: Run, state: GANState, workdir: pathlib.Path, step: int) -
         f"{ds.name} step {step}: {result['modes']}/{len(ds.modes)} modes, "
         f"{100 * result['hq_fraction']:.1f}% HQ"
     )
-    plotting.save_scatter_2d(workdir / "samples" / f"step_{step:07d}.png", pts, ds.modes, title)
+    if sharding.is_main_process():
+        plotting.save_scatter_2d(path, pts, ds.modes, title)
     return result
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib.Path) -> GANState:
-    """Train ``config`` to ``train.steps`` generator updates, writing everything to ``workdir``."""
-    run = build_run(config)
-    workdir = prepare_workdir(workdir)
-    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
+def train_and_evaluate(
+    config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, mesh: Mesh | None = None
+) -> GANState:
+    """Train ``config`` to ``train.steps`` generator updates, writing everything to ``workdir``.
 
+    Data parallel over ``mesh`` (default: every device of every process, ``gan_jax.sharding``);
+    the numbers do not depend on the device count. In a multi-process run every process calls
+    this; process 0 writes logs, metrics and samples, and all write the checkpoint together.
+    """
+    run = build_run(config)
     tc = config.train
+    mesh = sharding.make_mesh() if mesh is None else mesh
+    sharding.check_batch_size(tc.batch_size, mesh.size)
+    main_process = sharding.is_main_process()
+    workdir = prepare_workdir(workdir)
+    if main_process:
+        (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
+
     root = jax.random.key(config.seed)
-    state = jax.jit(run.init_state)(root)
-    step_fn = make_train_step(run.objective, config.model.z_dim)
-    batch_fn = jax.jit(functools.partial(sample_batches, run.dataset, tc.d_steps, tc.batch_size))
-    data_key = jax.random.fold_in(root, ROLE_DATA)
+    replicated = sharding.replicated(mesh)
+    state = jax.jit(run.init_state, out_shardings=replicated)(root)
+    step_fn = make_train_step(run.objective, config.model.z_dim, mesh=mesh)
+    # Sampled on device; out_shardings makes each device (and process) compute only its shard.
+    batch_fn = jax.jit(
+        functools.partial(sample_batches, run.dataset, tc.d_steps, tc.batch_size),
+        out_shardings=sharding.batch_sharding(mesh, batch_axis=1),
+    )
+    data_key = jax.device_put(jax.random.fold_in(root, ROLE_DATA), replicated)
     mgr = checkpointing.manager(workdir, config.checkpoint.max_to_keep)
+    print = builtins.print if main_process else lambda *a, **k: None  # noqa: A001
 
     print(
         f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name}, "
@@ -147,11 +173,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
         f"on {jax.device_count()} {jax.default_backend()} device(s); workdir {workdir}",
         flush=True,
     )
-    log_file = open(workdir / "metrics.jsonl", "a")
+    # Only process 0 keeps metrics.jsonl; the others write their (identical) records nowhere.
+    log_file = open(workdir / "metrics.jsonl" if main_process else os.devnull, "a")  # noqa: SIM115
     t_start = t_last = time.perf_counter()
     last_logged = 0
     for step in range(tc.steps):
-        state, step_metrics = step_fn(state, batch_fn(data_key, step))
+        # Between log steps the loop only dispatches device work: the data index comes from the
+        # on-device state.step, and the guard turns any implicit host transfer into an error.
+        with jax.transfer_guard("disallow"):
+            state, step_metrics = step_fn(state, batch_fn(data_key, state.step))
         done = step + 1
         if done == 1:
             jax.block_until_ready(state)
@@ -180,7 +210,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | pathlib
             write_samples(run, state, workdir, done)
 
     final = write_samples(run, state, workdir, tc.steps)
-    if final:
+    if final and main_process:
         (workdir / "eval.json").write_text(json.dumps({"step": tc.steps, **final}, indent=2) + "\n")
         log_file.write(
             json.dumps({"step": tc.steps, **{f"eval/{k}": v for k, v in final.items()}}) + "\n"

@@ -1,0 +1,147 @@
+"""Subprocess side of tests/test_parallel.py (not a test module: pytest does not collect it).
+
+Each mode runs in a fresh interpreter, so XLA_FLAGS can fake CPU devices before JAX starts:
+
+    python tests/parallel_worker.py meshes OUT_DIR
+        (with XLA_FLAGS=--xla_force_host_platform_device_count=8) trains the tiny configs below
+        through train.train_and_evaluate on meshes of 1, 4 and 8 devices; writes each run's final
+        state to OUT_DIR/<run>.npz and the number of traces of the step and batch functions to
+        OUT_DIR/traces.json.
+
+    python tests/parallel_worker.py main --dump_dir=DIR <gan_jax.main flags>
+        runs the real entry point (gan_jax.main.main, distributed flags and all) and, test-only,
+        writes this process's copy of the final state to DIR/process_<i>.npz.
+
+A dump holds every local device's replica of every parameter and BatchNorm statistic, so the
+test can check that replicas agree within and across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+import jax
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from configs import default  # noqa: E402
+from gan_jax import sharding, steps, train  # noqa: E402
+
+# Tiny configs: (preset of configs/default.py, overrides). Global batch 16 splits over 1, 4, 8.
+CONFIGS = {
+    "dcgan_bn": (
+        "digits",
+        {
+            "model.width": 8,
+            "model.z_dim": 16,
+            "train.batch_size": 16,
+            "train.steps": 4,
+            "train.log_every": 2,
+            "train.sample_every": 0,
+        },
+    ),
+    "mlp": (
+        "ring8",
+        {
+            "model.g_hidden": (32, 32),
+            "model.d_hidden": (32, 32),
+            "train.batch_size": 16,
+            "train.steps": 4,
+            "train.log_every": 2,
+            "eval.num_samples": 64,
+        },
+    ),
+}
+# run name -> (config, number of devices in the mesh)
+MESH_RUNS = {
+    "dcgan_bn_1": ("dcgan_bn", 1),
+    "dcgan_bn_8": ("dcgan_bn", 8),
+    "dcgan_bn_4": ("dcgan_bn", 4),
+    "mlp_1": ("mlp", 1),
+    "mlp_8": ("mlp", 8),
+}
+
+
+def get_config(name: str):
+    preset, overrides = CONFIGS[name]
+    config = default.get_config(preset)
+    config.update_from_flattened_dict(overrides)
+    return config
+
+
+def main_flags(name: str) -> list[str]:
+    """The same config as ``get_config(name)``, as gan_jax.main flags."""
+    preset, overrides = CONFIGS[name]
+    flags = [f"--config={ROOT / 'configs' / 'default.py'}:{preset}"]
+    for key, value in overrides.items():
+        text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+        flags.append(f"--config.{key}={'(' + text + ',)' if isinstance(value, tuple) else text}")
+    return flags
+
+
+def dump_state(state: steps.GANState, path: pathlib.Path) -> None:
+    """Every leaf of params and BatchNorm statistics, one array per local device replica."""
+    trees = {"g": (state.g.params, state.g.batch_stats), "d": (state.d.params, state.d.batch_stats)}
+    arrays = {}
+    for leaf_path, leaf in jax.tree_util.tree_leaves_with_path(trees):
+        for i, shard in enumerate(leaf.addressable_shards):
+            arrays[f"{jax.tree_util.keystr(leaf_path)}@{i}"] = np.asarray(shard.data)
+    np.savez(path, **arrays)
+
+
+def counting(module, name: str, counts: dict[str, int]):
+    """Replace ``module.name`` by a wrapper that counts its calls (its traces, under jit)."""
+    original = getattr(module, name)
+
+    def wrapper(*args, **kwargs):
+        counts[name] = counts.get(name, 0) + 1
+        return original(*args, **kwargs)
+
+    setattr(module, name, wrapper)
+    return original
+
+
+def run_meshes(out_dir: pathlib.Path) -> None:
+    traces = {}
+    for run, (config_name, num_devices) in MESH_RUNS.items():
+        counts: dict[str, int] = {}
+        step_fn = counting(steps, "train_step", counts)
+        batch_fn = counting(train, "sample_batches", counts)
+        try:
+            mesh = sharding.make_mesh(jax.devices()[:num_devices])
+            state = train.train_and_evaluate(get_config(config_name), out_dir / run, mesh=mesh)
+        finally:
+            steps.train_step, train.sample_batches = step_fn, batch_fn
+        dump_state(state, out_dir / f"{run}.npz")
+        traces[run] = counts
+    (out_dir / "traces.json").write_text(json.dumps(traces))
+
+
+def run_main(argv: list[str]) -> None:
+    from absl import app, flags
+
+    from gan_jax import main as entry
+
+    flags.DEFINE_string("dump_dir", None, "Test only: where each process dumps its final state.")
+    train_and_evaluate = train.train_and_evaluate
+
+    def train_and_dump(config, workdir, **kwargs):
+        state = train_and_evaluate(config, workdir, **kwargs)
+        dump_state(state, pathlib.Path(flags.FLAGS.dump_dir) / f"process_{jax.process_index()}.npz")
+        return state
+
+    train.train_and_evaluate = train_and_dump
+    app.run(entry.main, argv=argv)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "meshes":
+        run_meshes(pathlib.Path(sys.argv[2]))
+    elif sys.argv[1] == "main":
+        run_main([sys.argv[0], *sys.argv[2:]])
+    else:
+        sys.exit(f"unknown mode {sys.argv[1]!r}")
