@@ -10,8 +10,10 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
+import jax
 import orbax.checkpoint as ocp
 
+from gan_jax import sharding
 from gan_jax.errors import GanJaxError
 
 
@@ -40,7 +42,22 @@ def save(mgr: ocp.CheckpointManager, step: int, state: Any, config: dict) -> Non
 
 
 def restore_state(workdir: str | pathlib.Path, abstract_state: Any, step: int | None = None):
-    """Restore the state at ``step`` (default: the latest) into the layout of ``abstract_state``."""
+    """Restore the state at ``step`` (default: the latest) into the layout of ``abstract_state``.
+
+    Leaves of ``abstract_state`` without a sharding (e.g. from ``jax.eval_shape``) are restored
+    replicated over this run's devices, the layout training uses; a checkpoint written on other
+    devices (a pod, 8 GPUs) thus loads on a laptop, where Orbax would otherwise refuse the
+    saved topology.
+    """
+    replicated = sharding.replicated(sharding.make_mesh())
+    abstract_state = jax.tree.map(
+        lambda x: (
+            x
+            if getattr(x, "sharding", None) is not None
+            else jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=replicated)
+        ),
+        abstract_state,
+    )
     ckpt_dir = checkpoint_dir(workdir)
     if not ckpt_dir.is_dir():
         raise GanJaxError(f"no checkpoints in {ckpt_dir}: train a run with --workdir={workdir}")

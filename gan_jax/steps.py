@@ -139,7 +139,7 @@ def d_step(
         chex.assert_equal_shape([real_out, fake_out])
         loss, terms = objective.d_loss(real_out, fake_out)
         if objective.penalty is not None:
-            critic = lambda x: apply_model(state.d, params, x, train=False)[0]  # noqa: E731
+            critic = lambda x: apply_model(state.d, params, x, train=False)[0]
             penalty, pterms = objective.penalty(critic, real, fake, key_gp)
             loss, terms = loss + penalty, {**terms, **pterms}
         return loss, (terms, stats)

@@ -163,7 +163,8 @@ def train_and_evaluate(
         functools.partial(sample_batches, run.dataset, tc.d_steps, tc.batch_size),
         out_shardings=sharding.batch_sharding(mesh, batch_axis=1),
     )
-    data_key = jax.device_put(jax.random.fold_in(root, ROLE_DATA), replicated)
+    # A global (replicated) key: device_put cannot place host values on other processes' devices.
+    data_key = jax.jit(jax.random.fold_in, out_shardings=replicated)(root, ROLE_DATA)
     mgr = checkpointing.manager(workdir, config.checkpoint.max_to_keep)
     print = builtins.print if main_process else lambda *a, **k: None  # noqa: A001
 

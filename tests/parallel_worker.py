@@ -28,8 +28,9 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from configs import default  # noqa: E402
-from gan_jax import sharding, steps, train  # noqa: E402
+from configs import default
+from gan_jax import sharding, steps, train
+from gan_jax.errors import ConfigError
 
 # Tiny configs: (preset of configs/default.py, overrides). Global batch 16 splits over 1, 4, 8.
 CONFIGS = {
@@ -93,32 +94,79 @@ def dump_state(state: steps.GANState, path: pathlib.Path) -> None:
     np.savez(path, **arrays)
 
 
-def counting(module, name: str, counts: dict[str, int]):
-    """Replace ``module.name`` by a wrapper that counts its calls (its traces, under jit)."""
-    original = getattr(module, name)
+def counted(fn, name: str, counts: dict[str, int]):
+    """``fn`` counting its calls in ``counts[name]``; under jit a call is a trace."""
 
     def wrapper(*args, **kwargs):
         counts[name] = counts.get(name, 0) + 1
-        return original(*args, **kwargs)
+        return fn(*args, **kwargs)
 
-    setattr(module, name, wrapper)
-    return original
+    return wrapper
+
+
+def capturing(make_train_step, captured: dict):
+    """``make_train_step`` whose step keeps itself and its first arguments' layouts."""
+
+    def make(*args, **kwargs):
+        step_fn = make_train_step(*args, **kwargs)
+
+        def step(state, batches):
+            if "args" not in captured:
+                captured["fn"] = step_fn
+                captured["args"] = jax.tree.map(
+                    lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
+                    (state, batches),
+                )
+            return step_fn(state, batches)
+
+        return step
+
+    return make
 
 
 def run_meshes(out_dir: pathlib.Path) -> None:
-    traces = {}
+    report = {}
+    originals = steps.train_step, train.sample_batches, train.make_train_step
     for run, (config_name, num_devices) in MESH_RUNS.items():
         counts: dict[str, int] = {}
-        step_fn = counting(steps, "train_step", counts)
-        batch_fn = counting(train, "sample_batches", counts)
+        captured: dict = {}
+        # train.py and make_train_step look these up at call time, so the jit-ted ones count.
+        steps.train_step = counted(originals[0], "train_step", counts)
+        train.sample_batches = counted(originals[1], "sample_batches", counts)
+        train.make_train_step = capturing(originals[2], captured)
         try:
             mesh = sharding.make_mesh(jax.devices()[:num_devices])
             state = train.train_and_evaluate(get_config(config_name), out_dir / run, mesh=mesh)
         finally:
-            steps.train_step, train.sample_batches = step_fn, batch_fn
+            steps.train_step, train.sample_batches, train.make_train_step = originals
         dump_state(state, out_dir / f"{run}.npz")
-        traces[run] = counts
-    (out_dir / "traces.json").write_text(json.dumps(traces))
+        report[run] = {"traces": dict(counts)}
+        if config_name == "mlp":  # compiling again costs seconds; the small model shows it too
+            # XLA's count of one device's floating-point work in the compiled train step.
+            cost = captured["fn"].lower(*captured["args"]).compile().cost_analysis()
+            report[run]["flops_per_device"] = cost["flops"]
+    (out_dir / "compiled.json").write_text(json.dumps(report))
+
+    config = get_config("dcgan_bn")
+    config.train.batch_size = 12
+    try:
+        train.train_and_evaluate(config, out_dir / "bad_batch", mesh=sharding.make_mesh())
+    except ConfigError as e:
+        (out_dir / "batch_error.txt").write_text(str(e))
+
+    host = np.arange(2 * 16 * 3, dtype=np.float32).reshape(2, 16, 3)
+    array = sharding.global_batch({"x": host}, sharding.make_mesh(), batch_axis=1)["x"]
+    report = {
+        "shape": list(array.shape),
+        "shard_shapes": [list(s.data.shape) for s in array.addressable_shards],
+        "in_order": bool(
+            np.array_equal(np.asarray(array), host)
+            and all(
+                np.array_equal(np.asarray(s.data), host[s.index]) for s in array.addressable_shards
+            )
+        ),
+    }
+    (out_dir / "global_batch.json").write_text(json.dumps(report))
 
 
 def run_main(argv: list[str]) -> None:
