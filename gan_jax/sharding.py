@@ -159,10 +159,15 @@ def initialize_distributed(
         return False
     missing = [k for k, v in manual.items() if v is None]
     if missing and not detected:
+        what = {
+            "--coordinator_address": "host:port of process 0",
+            "--num_processes": "the number of processes",
+            "--process_id": "this process's index",
+        }[missing[0]]
         raise ConfigError(
             missing[0],
             None,
-            "a value: outside a cluster JAX detects (TPU pod, SLURM, Open MPI, Kubernetes) a "
+            f"{what}; outside a cluster JAX detects (TPU pod, SLURM, Open MPI, Kubernetes) a "
             "multi-process run needs --coordinator_address, --num_processes and --process_id",
         )
     jax.distributed.initialize(
