@@ -25,12 +25,11 @@ import sys
 import jax
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from configs import default
 from gan_jax import sharding, steps, train
 from gan_jax.errors import ConfigError
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]  # on PYTHONPATH in the subprocesses
 
 # Tiny configs: (preset of configs/default.py, overrides). Global batch 16 splits over 1, 4, 8.
 CONFIGS = {
@@ -169,6 +168,25 @@ def run_meshes(out_dir: pathlib.Path) -> None:
     (out_dir / "global_batch.json").write_text(json.dumps(report))
 
 
+def check_global_batch(batch_size: int) -> dict:
+    """This process's part of a global batch, assembled by ``sharding.global_batch``.
+
+    Process p loads rows [p * n, (p + 1) * n) of a (batch_size, 3) batch; its devices must hold
+    exactly those rows, in order, and the global array must have the global shape.
+    """
+    n = sharding.process_batch_size(batch_size)
+    host = np.arange(batch_size * 3, dtype=np.float32).reshape(batch_size, 3)
+    local = host[jax.process_index() * n : (jax.process_index() + 1) * n]
+    array = sharding.global_batch({"x": local}, sharding.make_mesh())["x"]
+    shards = sorted(array.addressable_shards, key=lambda s: s.index[0].start)
+    held = np.concatenate([np.asarray(s.data) for s in shards])
+    return {
+        "process_batch_size": n,
+        "global_shape": list(array.shape),
+        "holds_its_rows": bool(np.array_equal(held, local)),
+    }
+
+
 def run_main(argv: list[str]) -> None:
     from absl import app, flags
 
@@ -179,7 +197,9 @@ def run_main(argv: list[str]) -> None:
 
     def train_and_dump(config, workdir, **kwargs):
         state = train_and_evaluate(config, workdir, **kwargs)
-        dump_state(state, pathlib.Path(flags.FLAGS.dump_dir) / f"process_{jax.process_index()}.npz")
+        dump_dir, i = pathlib.Path(flags.FLAGS.dump_dir), jax.process_index()
+        dump_state(state, dump_dir / f"process_{i}.npz")
+        (dump_dir / f"process_{i}.json").write_text(json.dumps(check_global_batch(16)))
         return state
 
     train.train_and_evaluate = train_and_dump

@@ -21,13 +21,11 @@ import sys
 
 import jax
 import numpy as np
+import parallel_worker as worker
 import pytest
 
 from gan_jax import checkpointing, sharding, steps, train
 from gan_jax.errors import ConfigError
-
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
-import parallel_worker as worker
 
 WORKER = pathlib.Path(worker.__file__)
 TIMEOUT_S = 400  # the whole fixture on 2 busy cores; a normal run takes well under 2 minutes
@@ -38,6 +36,7 @@ def _env(num_devices: int) -> dict[str, str]:
     env = dict(os.environ)
     env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={num_devices}"
     env["JAX_PLATFORMS"] = "cpu"
+    env["PYTHONPATH"] = os.pathsep.join([str(worker.ROOT), env.get("PYTHONPATH", "")])
     return env
 
 
@@ -141,6 +140,12 @@ def test_two_processes_agree_with_each_other_and_with_one_process_on_four_device
     four = load_dump(runs["meshes"] / "dcgan_bn_4.npz")
     assert all(len(r) == 4 for r in four.values())
     assert_states_close(dumps[0], four)
+
+
+def test_each_process_feeds_its_own_part_of_a_global_batch(runs):
+    for i in range(2):
+        report = json.loads((runs["two_process"] / "dump" / f"process_{i}.json").read_text())
+        assert report == {"process_batch_size": 8, "global_shape": [16, 3], "holds_its_rows": True}
 
 
 def test_two_process_checkpoint_and_logs(runs):
