@@ -18,3 +18,11 @@ class ConfigError(GanJaxError, ValueError):
 
 class WorkdirError(GanJaxError, OSError):
     """The working directory cannot be used."""
+
+
+class CheckpointError(GanJaxError):
+    """No usable checkpoint, or a resume the saved run does not allow (e.g. a changed model)."""
+
+
+class DivergenceError(GanJaxError):
+    """Training produced a non-finite loss, gradient norm or state; names the step and term."""

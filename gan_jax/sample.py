@@ -9,7 +9,6 @@ inference mode.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import sys
 
@@ -23,7 +22,7 @@ from gan_jax.errors import GanJaxError
 from gan_jax.steps import generate
 from gan_jax.train import build_run, sample_images
 
-flags.DEFINE_string("workdir", None, "Run directory holding config.json and checkpoints/.")
+flags.DEFINE_string("workdir", None, "Run directory holding checkpoints/.")
 flags.DEFINE_integer("num", 2500, "Number of samples.")
 flags.DEFINE_string("out", None, "Output .npy path.")
 flags.DEFINE_integer("seed", None, "Noise seed; default: the run's evaluation noise.")
@@ -31,15 +30,19 @@ flags.mark_flags_as_required(["workdir", "out"])
 FLAGS = flags.FLAGS
 
 
-def load_run(workdir: str | pathlib.Path):
-    """(Run, state, step) of the latest checkpoint in ``workdir``."""
-    cfg_path = pathlib.Path(workdir) / "config.json"
-    if not cfg_path.is_file():
-        raise GanJaxError(f"workdir={str(workdir)!r} has no config.json: is it a gan_jax run?")
-    config = ml_collections.ConfigDict(json.loads(cfg_path.read_text()))
-    run = build_run(config)
-    state, step = checkpointing.restore_state(workdir, run.abstract_state())
-    return run, state, step
+def load_run(workdir: str | pathlib.Path, step: int | None = None):
+    """(Run, state, step) of the latest readable checkpoint in ``workdir`` (or of ``step``).
+
+    The run is rebuilt from the config saved in that checkpoint, through the same restore path
+    as training's auto-resume (checkpointing.restore: falls back past unreadable steps).
+    """
+
+    def abstract_state_for(saved: dict):
+        return build_run(ml_collections.ConfigDict(saved)).abstract_state()
+
+    log = lambda message: print(message, file=sys.stderr)  # stdout may be piped
+    restored = checkpointing.load(workdir, abstract_state_for, step=step, log=log)
+    return build_run(ml_collections.ConfigDict(restored.config)), restored.state, restored.step
 
 
 def draw(workdir: str | pathlib.Path, num: int, seed: int | None = None) -> np.ndarray:

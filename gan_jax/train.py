@@ -3,8 +3,14 @@
 The loop dispatches one compiled train step per generator update and copies metrics to the host
 only on log steps. The workdir receives config.json (the resolved config), metrics.jsonl (one
 JSON object per log step), samples/ (PNG grids for images, scatters over the true modes for 2D
-data), eval.json (2D mode metrics) and an Orbax checkpoint of the final state in checkpoints/.
-"""
+data), eval.json (2D mode metrics) and Orbax checkpoints in checkpoints/ (checkpointing.py).
+
+Fault tolerance: rerunning with the same workdir resumes from the latest readable checkpoint
+(bit-identical to an uninterrupted run: the state holds every counter and key, and batch
+``step`` is a function of (data key, step)); checkpoints are written asynchronously every
+``checkpoint.every_steps`` and at the end; SIGTERM / SIGINT finish the step, save synchronously
+and return (preemption.py); a non-finite metric or state stops the run before anything
+non-finite is saved (divergence.py)."""
 
 from __future__ import annotations
 
@@ -24,12 +30,13 @@ import ml_collections
 import numpy as np
 from jax.sharding import Mesh
 
-from gan_jax import checkpointing, metrics, plotting, sharding
+from gan_jax import checkpointing, divergence, metrics, plotting, sharding
 from gan_jax.data import Dataset, get_dataset
-from gan_jax.errors import WorkdirError
+from gan_jax.errors import DivergenceError, WorkdirError
 from gan_jax.losses import Objective, get_objective
 from gan_jax.models import MODELS
 from gan_jax.optim import make_optimizer
+from gan_jax.preemption import PreemptionRequest
 from gan_jax.steps import ROLE_DATA, ROLE_EVAL, GANState, create_state, generate, make_train_step
 from gan_jax.validation import validate
 
@@ -136,6 +143,98 @@ def write_samples(run: Run, state: GANState, workdir: pathlib.Path, step: int) -
     return result
 
 
+def _rewind_log(path: pathlib.Path, step: int) -> None:
+    """Drop records past ``step`` (from a run killed after its last checkpoint) before resuming.
+
+    A line cut short by a kill is dropped too.
+    """
+    if not path.is_file():
+        return
+
+    def keep(line: str) -> bool:
+        try:
+            return json.loads(line).get("step", 0) <= step
+        except json.JSONDecodeError:
+            return False
+
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if keep(line)]
+    if len(kept) != len(lines):
+        path.write_text("".join(line if line.endswith("\n") else line + "\n" for line in kept))
+
+
+def resume_or_init(
+    run: Run, mgr, workdir: pathlib.Path, mesh: Mesh, say=builtins.print
+) -> tuple[GANState, int]:
+    """The latest readable checkpoint's (state, step) if ``workdir`` has one, else (init, 0).
+
+    The state is replicated over ``mesh``. Says (through ``say``) what it does: incomplete saves
+    ignored, unreadable checkpoints set aside, the step resumed from and every config change
+    since (refused ones raise CheckpointError).
+    """
+    config = run.config
+    replicated = sharding.replicated(mesh)
+    for name in checkpointing.incomplete_saves(workdir):
+        say(f"  ignoring {name}: a save that was interrupted before it committed", flush=True)
+    now = config.to_dict()
+
+    def abstract_state_for(saved: dict) -> GANState:
+        checkpointing.check_resume_config(saved, now, f"the checkpoint in {mgr.directory}")
+        return run.abstract_state()
+
+    restored = checkpointing.restore(
+        mgr,
+        abstract_state_for,
+        log=lambda m: say(m, flush=True),
+        default_sharding=replicated,
+    )
+    if restored is None:
+        return jax.jit(run.init_state, out_shardings=replicated)(jax.random.key(config.seed)), 0
+    if restored.unreadable and sharding.is_main_process():
+        for path in checkpointing.set_aside(mgr, [s for s, _ in restored.unreadable]):
+            say(f"  moved the unreadable checkpoint to {path}", flush=True)
+    # Embedded datasets need no data state: batch `step` is a function of (data key, step).
+    # A stateful pipeline restores its iterator from restored.data here.
+    say(f"  resuming from the checkpoint at step {restored.step} in {mgr.directory}", flush=True)
+    for key, old, new in checkpointing.config_changes(restored.config, now):
+        say(f"  config changed since that checkpoint: {key}: {old!r} -> {new!r}", flush=True)
+    return restored.state, restored.step
+
+
+def save_checkpoint(
+    mgr, step: int, state: GANState, guard, metric_names, config, *, wait: bool = False
+) -> None:
+    """Save ``state`` at ``step`` unless the run has diverged (then raise DivergenceError).
+
+    The divergence check is the host's only sync besides log steps: a non-finite metric since
+    the start (the guard) or a non-finite value in the state itself means nothing is written,
+    so the last good checkpoint stays the latest. Every process calls this (Orbax writes a
+    multi-process checkpoint together).
+    """
+    problem = divergence.describe(guard, metric_names)
+    if problem is None and not bool(divergence.all_finite(state)):
+        problem = f"non-finite values in the state at step {step}"
+    if problem is not None:
+        raise _diverged(mgr, problem, step)
+    checkpointing.save(mgr, step, state, config.to_dict())
+    if wait:
+        mgr.wait_until_finished()
+
+
+def _diverged(mgr, problem: str, step: int) -> DivergenceError:
+    mgr.wait_until_finished()
+    latest = mgr.latest_step()
+    kept = (
+        f"the latest checkpoint, step {latest} in {mgr.directory}, holds the last good state"
+        if latest is not None
+        else "no checkpoint had been written yet"
+    )
+    return DivergenceError(
+        f"training diverged: {problem}; stopped at step {step} without saving it; {kept}. "
+        "Lower the learning rates or change the objective, then rerun to resume from there."
+    )
+
+
 def train_and_evaluate(
     config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, mesh: Mesh | None = None
 ) -> GANState:
@@ -144,20 +243,45 @@ def train_and_evaluate(
     Data parallel over ``mesh`` (default: every device of every process, ``gan_jax.sharding``);
     the numbers do not depend on the device count. In a multi-process run every process calls
     this; process 0 writes logs, metrics and samples, and all write the checkpoint together.
+    Resumes from the latest checkpoint in ``workdir`` if there is one; checkpoints every
+    ``checkpoint.every_steps`` and at the end; a preemption (SIGTERM / SIGINT) saves and
+    returns early.
     """
     run = build_run(config)
-    tc = config.train
     mesh = sharding.make_mesh() if mesh is None else mesh
-    sharding.check_batch_size(tc.batch_size, mesh.size)
-    main_process = sharding.is_main_process()
+    sharding.check_batch_size(config.train.batch_size, mesh.size)
     workdir = prepare_workdir(workdir)
+    mgr = checkpointing.manager(workdir, config.checkpoint.max_to_keep)
+    try:
+        return _train(run, workdir, mgr, mesh)
+    finally:
+        mgr.wait_until_finished()
+        mgr.close()
+
+
+def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
+    config = run.config
+    tc = config.train
+    main_process = sharding.is_main_process()
+    print = builtins.print if main_process else lambda *a, **k: None  # noqa: A001
+    state, start = resume_or_init(run, mgr, workdir, mesh, say=print)
     if main_process:
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
+    if start >= tc.steps:
+        print(
+            f"gan_jax: the checkpoint at step {start} already reaches train.steps={tc.steps}: "
+            "nothing to train (raise --config.train.steps to train further)",
+            flush=True,
+        )
+        return state
 
     root = jax.random.key(config.seed)
     replicated = sharding.replicated(mesh)
-    state = jax.jit(run.init_state, out_shardings=replicated)(root)
     step_fn = make_train_step(run.objective, config.model.z_dim, mesh=mesh)
+    # The divergence guard is a second, tiny jit-ted call per step rather than part of the
+    # step's program, so make_train_step stays the one compiled train step.
+    guard_fn = jax.jit(divergence.update_guard, donate_argnums=0)
+    guard = jax.jit(divergence.init_guard, out_shardings=replicated)()
     # Sampled on device; out_shardings makes each device (and process) compute only its shard.
     batch_fn = jax.jit(
         functools.partial(sample_batches, run.dataset, tc.d_steps, tc.batch_size),
@@ -165,8 +289,6 @@ def train_and_evaluate(
     )
     # A global (replicated) key: device_put cannot place host values on other processes' devices.
     data_key = jax.jit(jax.random.fold_in, out_shardings=replicated)(root, ROLE_DATA)
-    mgr = checkpointing.manager(workdir, config.checkpoint.max_to_keep)
-    print = builtins.print if main_process else lambda *a, **k: None  # noqa: A001
 
     print(
         f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name}, "
@@ -174,53 +296,76 @@ def train_and_evaluate(
         f"on {jax.device_count()} {jax.default_backend()} device(s); workdir {workdir}",
         flush=True,
     )
+    if main_process:
+        _rewind_log(workdir / "metrics.jsonl", start)
     # Only process 0 keeps metrics.jsonl; the others write their (identical) records nowhere.
-    log_file = open(workdir / "metrics.jsonl" if main_process else os.devnull, "a")  # noqa: SIM115
-    t_start = t_last = time.perf_counter()
-    last_logged = 0
-    for step in range(tc.steps):
-        # Between log steps the loop only dispatches device work: the data index comes from the
-        # on-device state.step, and the guard turns any implicit host transfer into an error.
-        with jax.transfer_guard("disallow"):
-            state, step_metrics = step_fn(state, batch_fn(data_key, state.step))
-        done = step + 1
-        if done == 1:
-            jax.block_until_ready(state)
-            print(f"  compiled and ran step 1 in {time.perf_counter() - t_start:.1f}s", flush=True)
-            t_last, last_logged = time.perf_counter(), 1
-        if done % tc.log_every == 0 or done == tc.steps:
-            host = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
-            now = time.perf_counter()
-            rate = (
-                (done - last_logged) / max(now - t_last, 1e-9)
-                if done > last_logged
-                else float("nan")
-            )
-            t_last, last_logged = now, done
-            record = {"step": done, **host, "steps_per_sec": rate}
-            log_file.write(json.dumps(record) + "\n")
-            log_file.flush()
-            eta = (tc.steps - done) / rate if rate > 0 else float("nan")
-            losses = "  ".join(f"{k} {v:+.4f}" for k, v in host.items() if k.endswith("/loss"))
-            print(
-                f"  step {done:>6}/{tc.steps}  {losses}  {rate:6.1f} steps/s  "
-                f"ETA {_format_duration(eta)}",
-                flush=True,
-            )
-        if tc.sample_every and done % tc.sample_every == 0 and done != tc.steps:
-            write_samples(run, state, workdir, done)
+    log_path = workdir / "metrics.jsonl" if main_process else os.devnull
+    with open(log_path, "a") as log_file, PreemptionRequest() as preemption:
+        t_start = t_last = time.perf_counter()
+        last_logged = start
+        for step in range(start, tc.steps):
+            # Between log steps the loop only dispatches device work: the data index comes from
+            # the on-device state.step, and the guard turns any implicit host transfer into an
+            # error.
+            with jax.transfer_guard("disallow"):
+                state, step_metrics = step_fn(state, batch_fn(data_key, state.step))
+                guard = guard_fn(guard, step_metrics, state.step)
+            done = step + 1
+            if done == start + 1:
+                jax.block_until_ready(state)
+                print(
+                    f"  compiled and ran step {done} in {time.perf_counter() - t_start:.1f}s",
+                    flush=True,
+                )
+                t_last, last_logged = time.perf_counter(), done
+            if done % tc.log_every == 0 or done == tc.steps:
+                host = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
+                problem = divergence.describe(guard, step_metrics)
+                if problem is not None:
+                    raise _diverged(mgr, problem, done)
+                now = time.perf_counter()
+                rate = (
+                    (done - last_logged) / max(now - t_last, 1e-9)
+                    if done > last_logged
+                    else float("nan")
+                )
+                t_last, last_logged = now, done
+                record = {"step": done, **host, "steps_per_sec": rate}
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+                eta = (tc.steps - done) / rate if rate > 0 else float("nan")
+                losses = "  ".join(f"{k} {v:+.4f}" for k, v in host.items() if k.endswith("/loss"))
+                print(
+                    f"  step {done:>6}/{tc.steps}  {losses}  {rate:6.1f} steps/s  "
+                    f"ETA {_format_duration(eta)}",
+                    flush=True,
+                )
+            reason = preemption.requested(done)
+            if reason is not None:
+                save_checkpoint(mgr, done, state, guard, step_metrics, config, wait=True)
+                print(
+                    f"  {reason}: saved a checkpoint at step {done} in "
+                    f"{mgr.directory / str(done)}; run the same command to resume",
+                    flush=True,
+                )
+                return state
+            if done % config.checkpoint.every_steps == 0 or done == tc.steps:
+                # The final save is synchronous, so a signal after the loop cannot cut it off.
+                save_checkpoint(
+                    mgr, done, state, guard, step_metrics, config, wait=done == tc.steps
+                )
+            if tc.sample_every and done % tc.sample_every == 0 and done != tc.steps:
+                write_samples(run, state, workdir, done)
 
-    final = write_samples(run, state, workdir, tc.steps)
-    if final and main_process:
-        (workdir / "eval.json").write_text(json.dumps({"step": tc.steps, **final}, indent=2) + "\n")
-        log_file.write(
-            json.dumps({"step": tc.steps, **{f"eval/{k}": v for k, v in final.items()}}) + "\n"
-        )
-        print(f"  eval: {final}", flush=True)
-    log_file.close()
-    checkpointing.save(mgr, tc.steps, state, config.to_dict())
-    mgr.wait_until_finished()
-    mgr.close()
+        final = write_samples(run, state, workdir, tc.steps)
+        if final and main_process:
+            (workdir / "eval.json").write_text(
+                json.dumps({"step": tc.steps, **final}, indent=2) + "\n"
+            )
+            log_file.write(
+                json.dumps({"step": tc.steps, **{f"eval/{k}": v for k, v in final.items()}}) + "\n"
+            )
+            print(f"  eval: {final}", flush=True)
     print(
         f"  done in {_format_duration(time.perf_counter() - t_start)}; "
         f"checkpoint at step {tc.steps}",
