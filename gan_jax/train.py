@@ -10,7 +10,8 @@ Fault tolerance: rerunning with the same workdir resumes from the latest readabl
 ``step`` is a function of (data key, step)); checkpoints are written asynchronously every
 ``checkpoint.every_steps`` and at the end; SIGTERM / SIGINT finish the step, save synchronously
 and return (preemption.py); a non-finite metric or state stops the run before anything
-non-finite is saved (divergence.py)."""
+non-finite is saved (divergence.py).
+"""
 
 from __future__ import annotations
 
