@@ -42,6 +42,8 @@ def validate(config) -> None:
     _check_positive("train.log_every", config.train.log_every, int)
     _check_positive("model.z_dim", config.model.z_dim, int)
     _check_positive("eval.num_samples", config.eval.num_samples, int)
+    _check_positive("checkpoint.every_steps", config.checkpoint.every_steps, int)
+    _check_positive("checkpoint.max_to_keep", config.checkpoint.max_to_keep, int)
     _check_choice("model.g_norm", config.model.g_norm, NORMS)
     _check_choice("model.d_norm", config.model.d_norm, NORMS)
     if config.objective.name == "wasserstein":

@@ -26,7 +26,7 @@ import pytest
 
 from configs import default
 from gan_jax import checkpointing, divergence, steps, train
-from gan_jax.errors import CheckpointError, DivergenceError
+from gan_jax.errors import CheckpointError, ConfigError, DivergenceError
 from gan_jax.sample import load_run
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -258,6 +258,14 @@ def test_divergence_guard_keeps_the_first_bad_step():
     assert not bool(divergence.all_finite({"w": jnp.array([1.0, jnp.inf]), "k": jax.random.key(0)}))
 
 
+@pytest.mark.parametrize("key", ["every_steps", "max_to_keep"])
+def test_checkpoint_keys_are_validated(key, tmp_path):
+    cfg = tiny_config("mlp", 4, every=4)
+    cfg.checkpoint[key] = 0
+    with pytest.raises(ConfigError, match=f"checkpoint.{key}=0 is not allowed"):
+        train.train_and_evaluate(cfg, tmp_path)
+
+
 def test_data_item_round_trips_and_is_optional(tmp_path):
     state = {"w": jnp.arange(3.0), "key": jax.random.key(1)}
     mgr = checkpointing.manager(tmp_path)
@@ -342,13 +350,11 @@ def finished_output(proc: subprocess.Popen, workdir, timeout: float = 120) -> tu
     return pathlib.Path(f"{workdir}.out").read_text(), pathlib.Path(f"{workdir}.err").read_text()
 
 
-def wait_for(predicate, proc: subprocess.Popen | None = None, workdir=None, timeout=120) -> None:
+def wait_for(predicate, proc: subprocess.Popen, workdir, timeout: float = 300) -> None:
     """Poll ``predicate`` until true; fail (with the child's output) if ``proc`` ends first."""
     deadline = time.monotonic() + timeout
     while not predicate():
-        if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
-            if proc is None:
-                pytest.fail("condition not reached")
+        if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             out, err = finished_output(proc, workdir, 30)
             pytest.fail(f"condition not reached (rc={proc.returncode}):\n{out}\n{err[-3000:]}")
@@ -385,7 +391,11 @@ def test_sigint_in_process_saves_and_returns(tmp_path, capsys):
     cfg = main_config(**{"train.steps": FOREVER, "checkpoint.every_steps": FOREVER})
 
     def interrupt_once_logging():
-        wait_for(lambda: logged_lines(tmp_path) >= 1)  # the handler is installed by then
+        # The handler is installed once the loop logs. Send the signal even on a timeout, so a
+        # broken run fails the test instead of training forever.
+        deadline = time.monotonic() + 300
+        while logged_lines(tmp_path) < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGINT)
 
     thread = threading.Thread(target=interrupt_once_logging, daemon=True)
