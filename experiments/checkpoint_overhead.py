@@ -1,6 +1,7 @@
 """Step-time overhead of checkpointing at the default interval, measured in one process.
 
-    python experiments/checkpoint_overhead.py [--config=configs/default.py] [--rounds=2] [--segments=1]
+    python experiments/checkpoint_overhead.py [--config=configs/default.py]
+        [--rounds=2] [--segments=1] [--every=N]
 
 Trains the config's model with the trainer's own pieces (guarded jit-ted step, batch function,
 ``train.save_checkpoint``) and alternates stretches of ``--segments`` x ``checkpoint.every_steps``
@@ -24,12 +25,12 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import jax
-from absl import app, flags, logging
-from ml_collections import config_flags
+import jax  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
 
-from gan_jax import checkpointing, divergence, train
-from gan_jax.steps import ROLE_DATA, make_train_step
+from gan_jax import checkpointing, divergence, train  # noqa: E402
+from gan_jax.steps import ROLE_DATA, make_train_step  # noqa: E402
 
 config_flags.DEFINE_config_file("config", str(REPO / "configs/default.py"), "Config to measure.")
 flags.DEFINE_integer("rounds", 2, "Pairs of (without, with) stretches.")
