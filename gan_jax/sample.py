@@ -37,6 +37,12 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None):
     as training's auto-resume (checkpointing.restore: falls back past unreadable steps).
     """
 
+    path = pathlib.Path(workdir)
+    if not (path / "config.json").is_file() and not checkpointing.checkpoint_dir(path).is_dir():
+        raise GanJaxError(
+            f"workdir={str(workdir)!r} has no config.json and no checkpoints/: is it a gan_jax run?"
+        )
+
     def abstract_state_for(saved: dict):
         return build_run(ml_collections.ConfigDict(saved)).abstract_state()
 
