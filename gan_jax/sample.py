@@ -36,7 +36,6 @@ def load_run(workdir: str | pathlib.Path, step: int | None = None):
     The run is rebuilt from the config saved in that checkpoint, through the same restore path
     as training's auto-resume (checkpointing.restore: falls back past unreadable steps).
     """
-
     path = pathlib.Path(workdir)
     if not (path / "config.json").is_file() and not checkpointing.checkpoint_dir(path).is_dir():
         raise GanJaxError(
