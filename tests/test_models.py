@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gan_jax.models import MODELS, DCGANDiscriminator, DCGANGenerator
-from gan_jax.models.layers import SubPixelConvTranspose
+from gan_jax.models.layers import StridedConv, SubPixelConvTranspose
 
 
 @pytest.mark.parametrize("shape", [(1, 5, 6, 3), (2, 4, 4, 7), (3, 8, 2, 1)])
@@ -21,10 +21,42 @@ def test_subpixel_equals_conv_transpose(shape):
         jnp.shape, params
     )
     np.testing.assert_allclose(sub.apply(params, x), ref.apply(params, x), atol=1e-4, rtol=1e-5)
-    # Gradients with respect to the shared kernel agree as well.
-    g_ref = jax.grad(lambda p: jnp.sum(ref.apply(p, x) ** 2))(params)
-    g_sub = jax.grad(lambda p: jnp.sum(sub.apply(p, x) ** 2))(params)
+    # Gradients with respect to the shared kernel and to the input agree as well.
+    g_ref = jax.grad(lambda p, x: jnp.sum(ref.apply(p, x) ** 2), argnums=(0, 1))(params, x)
+    g_sub = jax.grad(lambda p, x: jnp.sum(sub.apply(p, x) ** 2), argnums=(0, 1))(params, x)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3), g_ref, g_sub)
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (3, 4, 6, 5), (1, 2, 2, 1)])
+def test_strided_conv_equals_flax_conv_to_second_order(shape):
+    x = jax.random.normal(jax.random.key(0), shape)
+    ref = nn.Conv(4, (4, 4), strides=(2, 2), padding="SAME")
+    params = ref.init(jax.random.key(1), x)
+    params = jax.tree.map(lambda a: a + jax.random.normal(jax.random.key(2), a.shape), params)
+    ours = StridedConv(4)
+    assert jax.tree.map(jnp.shape, ours.init(jax.random.key(3), x)) == jax.tree.map(
+        jnp.shape, params
+    )
+    np.testing.assert_allclose(ours.apply(params, x), ref.apply(params, x), atol=1e-4, rtol=1e-5)
+
+    def penalty(module, p):
+        # The WGAN-GP pattern: a loss of the input gradient, differentiated again.
+        gx = jax.grad(lambda x: jnp.sum(jnp.tanh(module.apply(p, x))))(x)
+        return jnp.sum(gx**2) + jnp.sum(module.apply(p, x) ** 2)
+
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3),
+        jax.grad(penalty, argnums=1)(ref, params),
+        jax.grad(penalty, argnums=1)(ours, params),
+    )
+    gx_ref = jax.grad(lambda x: jnp.sum(ref.apply(params, x) ** 2))(x)
+    gx_ours = jax.grad(lambda x: jnp.sum(ours.apply(params, x) ** 2))(x)
+    np.testing.assert_allclose(gx_ours, gx_ref, rtol=1e-4, atol=1e-3)
+
+
+def test_strided_conv_rejects_odd_sizes():
+    with pytest.raises(ValueError, match="even"):
+        StridedConv(2).init(jax.random.key(0), jnp.zeros((1, 5, 4, 1)))
 
 
 @pytest.mark.parametrize("resolution", [16, 32, 64])

@@ -34,7 +34,12 @@ def _dcgan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, n
         norm=cfg["g_norm"],
         upsample=cfg["upsample"],
     )
-    d = DCGANDiscriminator(resolution=resolution, width=cfg["width"], norm=cfg["d_norm"])
+    d = DCGANDiscriminator(
+        resolution=resolution,
+        width=cfg["width"],
+        norm=cfg["d_norm"],
+        downsample=cfg.get("downsample", "subpixel"),
+    )
     return g, d
 
 

@@ -18,7 +18,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import norm_layer, upsample_layer
+from gan_jax.models.layers import downsample_layer, norm_layer, upsample_layer
 
 RESOLUTIONS = (16, 32, 64)
 
@@ -56,6 +56,7 @@ class DCGANDiscriminator(nn.Module):
     resolution: int = 32
     width: int = 64
     norm: str = "batch"
+    downsample: str = "subpixel"
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
@@ -63,9 +64,7 @@ class DCGANDiscriminator(nn.Module):
         feats = self.width
         for i in range(n):
             bias = i == 0 or self.norm != "batch"
-            x = nn.Conv(
-                feats, (4, 4), strides=(2, 2), padding="SAME", use_bias=bias, name=f"conv{i}"
-            )(x)
+            x = downsample_layer(self.downsample, feats, use_bias=bias, name=f"conv{i}")(x)
             if i > 0:
                 x = norm_layer(self.norm, train, name=f"norm{i}")(x)
             x = nn.leaky_relu(x, 0.2)
