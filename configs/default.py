@@ -34,6 +34,7 @@ def get_config(arg=None):
     c.model.g_norm = "batch"
     c.model.d_norm = "batch"
     c.model.upsample = "subpixel"  # dcgan: 'subpixel' or 'conv_transpose' (same function)
+    c.model.downsample = "subpixel"  # dcgan critic: 'subpixel' or 'conv' (same function)
     c.model.g_hidden = (256, 256, 256)  # mlp
     c.model.d_hidden = (256, 256, 256)  # mlp
 
@@ -47,6 +48,10 @@ def get_config(arg=None):
     c.train.d_steps = 1  # critic updates per generator update
     c.train.log_every = 100
     c.train.sample_every = 500  # sample grids / scatters during training; 0: only at the end
+    # Generator updates per compiled call (k); make log_every, sample_every and
+    # checkpoint.every_steps multiples of k, else the loop runs single updates up to those steps.
+    # Convnets are unrolled k times (compile time grows with k); MLPs loop (experiments/README.md).
+    c.train.steps_per_dispatch = 1
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.every_steps = 500
@@ -74,6 +79,7 @@ def apply_preset(c, arg):
         c.train.steps = 5000 if preset == "ring8" else 10000
         c.train.log_every = 500
         c.train.sample_every = 0
+        c.train.steps_per_dispatch = 50
         c.checkpoint.every_steps = 2500
         c.optim.g.lr = c.optim.d.lr = 1e-4
     return c

@@ -3,11 +3,12 @@
     python experiments/checkpoint_overhead.py [--config=configs/default.py]
         [--rounds=2] [--segments=1] [--every=N]
 
-Trains the config's model with the trainer's own pieces (sharded train step, guard update,
-batch function, ``train.save_checkpoint``) and alternates stretches of ``--segments`` x
-``checkpoint.every_steps`` steps with and without a checkpoint at the end of every segment. Each
-stretch is timed end to end, including ``wait_until_finished`` for its last save, so background
-writes that spill past a stretch are charged to it (conservative). Alternating the two kinds
+Trains the config's model with the trainer's own pieces (``train.make_dispatch``: the sharded
+train step, batches sampled in the call and the guard update; ``train.save_checkpoint``) and
+alternates stretches of ``--segments`` x ``checkpoint.every_steps`` steps with and without a
+checkpoint at the end of every segment. Each stretch is timed end to end, including
+``wait_until_finished`` for its last save, so background writes that spill past a stretch are
+charged to it (conservative). Alternating the two kinds
 within one process cancels drift in machine load. Prints steps/s for both, the overhead, and
 the time one save blocks the loop (the part that is not overlapped with training).
 Target: overhead under 5%.
@@ -15,7 +16,6 @@ Target: overhead under 5%.
 
 from __future__ import annotations
 
-import functools
 import pathlib
 import shutil
 import statistics
@@ -31,7 +31,6 @@ from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from gan_jax import checkpointing, divergence, sharding, train  # noqa: E402
-from gan_jax.steps import ROLE_DATA, make_train_step  # noqa: E402
 
 config_flags.DEFINE_config_file("config", str(REPO / "configs/default.py"), "Config to measure.")
 flags.DEFINE_integer("rounds", 2, "Pairs of (without, with) stretches.")
@@ -50,16 +49,10 @@ def main(argv) -> None:
     mesh = sharding.make_mesh()
     replicated = sharding.replicated(mesh)
     root = jax.random.key(config.seed)
-    # As in train._train: the sharded train step, the guard update, batches sampled on device.
+    # As in train._train: one dispatch per step (the sharded step, in-call batches, the guard).
     state = jax.jit(run.init_state, out_shardings=replicated)(root)
-    step_fn = make_train_step(run.objective, config.model.z_dim, mesh=mesh)
-    guard_fn = jax.jit(divergence.update_guard, donate_argnums=0)
+    dispatch = train.make_dispatch(run, 1, mesh)
     guard = jax.jit(divergence.init_guard, out_shardings=replicated)()
-    batch_fn = jax.jit(
-        functools.partial(train.sample_batches, run.dataset, tc.d_steps, tc.batch_size),
-        out_shardings=sharding.batch_sharding(mesh, batch_axis=1),
-    )
-    data_key = jax.jit(jax.random.fold_in, out_shardings=replicated)(root, ROLE_DATA)
 
     workdir = tempfile.mkdtemp(prefix="ckpt_overhead_")
     mgr = checkpointing.manager(workdir, config.checkpoint.max_to_keep)
@@ -70,8 +63,7 @@ def main(argv) -> None:
     def segment(save: bool) -> None:
         nonlocal state, guard, step, metrics
         for _ in range(every):
-            state, metrics = step_fn(state, batch_fn(data_key, state.step))
-            guard = guard_fn(guard, metrics, state.step)
+            state, guard, metrics = dispatch(state, guard)
             step += 1
         if save:
             # The save syncs on the divergence guard, which drains the dispatched steps; time the

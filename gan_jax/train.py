@@ -1,9 +1,11 @@
 """``train_and_evaluate(config, workdir)``: data, init, the jit-ted loop, logging, checkpoints.
 
-The loop dispatches one compiled train step per generator update and copies metrics to the host
-only on log steps. The workdir receives config.json (the resolved config), metrics.jsonl (one
-JSON object per log step), samples/ (PNG grids for images, scatters over the true modes for 2D
-data), eval.json (2D mode metrics) and Orbax checkpoints in checkpoints/ (checkpointing.py).
+The loop dispatches ``train.steps_per_dispatch`` generator updates per compiled call, real batches
+sampled inside the call (``make_dispatch``), and copies metrics to the host only on log steps,
+asynchronously, reading them once the next call is queued. The workdir receives config.json (the
+resolved config), metrics.jsonl (one JSON object per log step), samples/ (PNG grids for images,
+scatters over the true modes for 2D data), eval.json (2D mode metrics) and Orbax checkpoints in
+checkpoints/ (checkpointing.py).
 
 Fault tolerance: rerunning with the same workdir resumes from the latest readable checkpoint
 (bit-identical to an uninterrupted run: the state holds every counter and key, and batch
@@ -17,13 +19,13 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import functools
 import json
 import math
 import os
 import pathlib
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -84,6 +86,72 @@ def sample_batches(dataset: Dataset, d_steps: int, batch_size: int, key, step) -
     """The real batches of generator update ``step``: leaves of shape (d_steps, B, ...)."""
     flat = dataset.sample(jax.random.fold_in(key, step), d_steps * batch_size)
     return jax.tree.map(lambda a: a.reshape(d_steps, batch_size, *a.shape[1:]), flat)
+
+
+# Model families whose multi-update dispatch is a rolled lax.scan; all others are unrolled.
+ROLLED_MODELS = ("mlp",)
+
+
+def make_dispatch(
+    run: Run, steps_per_dispatch: int = 1, mesh: Mesh | None = None
+) -> Callable[[GANState, divergence.Guard], tuple[GANState, divergence.Guard, dict]]:
+    """``(state, guard) -> (state, guard, metrics)``: ``steps_per_dispatch`` generator updates.
+
+    The trainer's one compiled call. Each update samples its real batches inside the call from
+    the run's data key and ``state.step``, as ``sample_batches`` does, then runs
+    ``steps.train_step`` and folds its metrics into the divergence guard, so k updates per call
+    give the numbers of k calls of one and no host work sits between updates. The state is
+    donated; the metrics are the last update's. With a ``mesh`` the call is data parallel as
+    ``make_train_step``'s step is, and each device samples only its shard of the batches.
+
+    MLPs loop with a rolled lax.scan (one compiled body whatever k). Convnets are unrolled into
+    k copies: XLA:CPU keeps convolution gradients on its fast kernels only outside while loops
+    (see ``steps.train_step``), so a rolled loop would be many times slower; their compile time
+    grows with k (experiments/README.md).
+    """
+    tc = run.config.train
+    step_fn = make_train_step(run.objective, run.config.model.z_dim, jit=False, mesh=mesh)
+    layout = None if mesh is None else sharding.batch_sharding(mesh, batch_axis=1)
+    rolled = run.config.model.name in ROLLED_MODELS
+
+    def update(state, guard):
+        data_key = jax.random.fold_in(jax.random.key(run.config.seed), ROLE_DATA)
+        batches = sample_batches(run.dataset, tc.d_steps, tc.batch_size, data_key, state.step)
+        if layout is not None:
+            batches = jax.lax.with_sharding_constraint(batches, layout)
+        state, metrics = step_fn(state, batches)
+        return state, divergence.update_guard(guard, metrics, state.step), metrics
+
+    def dispatch(state, guard):
+        if rolled and steps_per_dispatch > 1:
+
+            def body(carry, _):
+                state, guard, metrics = update(*carry)
+                return (state, guard), metrics
+
+            (state, guard), metrics = jax.lax.scan(body, (state, guard), length=steps_per_dispatch)
+            return state, guard, jax.tree.map(lambda m: m[-1], metrics)
+        for _ in range(steps_per_dispatch):
+            state, guard, metrics = update(state, guard)
+        return state, guard, metrics
+
+    if mesh is None:
+        return jax.jit(dispatch, donate_argnums=0)
+    rep = sharding.replicated(mesh)
+    return jax.jit(
+        dispatch, in_shardings=(rep, rep), out_shardings=(rep, rep, rep), donate_argnums=0
+    )
+
+
+def next_stop(config: ml_collections.ConfigDict, done: int) -> int:
+    """The first step after ``done`` at which the loop needs the state on the host side.
+
+    Log, sample and checkpoint steps and the last step; a multi-update dispatch never runs past
+    one.
+    """
+    tc = config.train
+    periods = [p for p in (tc.log_every, tc.sample_every, config.checkpoint.every_steps) if p]
+    return min([tc.steps] + [(done // p + 1) * p for p in periods])
 
 
 def sample_images(run: Run, state: GANState, n: int, batch: int = 500) -> np.ndarray:
@@ -276,20 +344,10 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
         )
         return state
 
-    root = jax.random.key(config.seed)
     replicated = sharding.replicated(mesh)
-    step_fn = make_train_step(run.objective, config.model.z_dim, mesh=mesh)
-    # The divergence guard is a second, tiny jit-ted call per step rather than part of the
-    # step's program, so make_train_step stays the one compiled train step.
-    guard_fn = jax.jit(divergence.update_guard, donate_argnums=0)
     guard = jax.jit(divergence.init_guard, out_shardings=replicated)()
-    # Sampled on device; out_shardings makes each device (and process) compute only its shard.
-    batch_fn = jax.jit(
-        functools.partial(sample_batches, run.dataset, tc.d_steps, tc.batch_size),
-        out_shardings=sharding.batch_sharding(mesh, batch_axis=1),
-    )
-    # A global (replicated) key: device_put cannot place host values on other processes' devices.
-    data_key = jax.jit(jax.random.fold_in, out_shardings=replicated)(root, ROLE_DATA)
+    # Updates per call -> its compiled dispatch; one-update calls only where k does not fit.
+    dispatches: dict[int, Callable] = {}
 
     print(
         f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name}, "
@@ -304,15 +362,46 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
     with open(log_path, "a") as log_file, PreemptionRequest() as preemption:
         t_start = t_last = time.perf_counter()
         last_logged = start
-        for step in range(start, tc.steps):
+
+        def log(done: int, step_metrics: dict, guard: divergence.Guard) -> None:
+            nonlocal t_last, last_logged
+            host = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
+            problem = divergence.describe(guard, step_metrics)
+            if problem is not None:
+                raise _diverged(mgr, problem, done)
+            now = time.perf_counter()
+            rate = (
+                (done - last_logged) / max(now - t_last, 1e-9) if done > last_logged else math.nan
+            )
+            t_last, last_logged = now, done
+            record = {"step": done, **host, "steps_per_sec": rate}
+            log_file.write(json.dumps(record) + "\n")
+            log_file.flush()
+            eta = (tc.steps - done) / rate if rate > 0 else float("nan")
+            losses = "  ".join(f"{k} {v:+.4f}" for k, v in host.items() if k.endswith("/loss"))
+            print(
+                f"  step {done:>6}/{tc.steps}  {losses}  {rate:6.1f} steps/s  "
+                f"ETA {_format_duration(eta)}",
+                flush=True,
+            )
+
+        k, done, pending = tc.steps_per_dispatch, start, None
+        while done < tc.steps:
+            n = k if done + k <= next_stop(config, done) else 1
+            if n not in dispatches:
+                dispatches[n] = make_dispatch(run, n, mesh)
             # Between log steps the loop only dispatches device work: the data index comes from
             # the on-device state.step, and the guard turns any implicit host transfer into an
             # error.
             with jax.transfer_guard("disallow"):
-                state, step_metrics = step_fn(state, batch_fn(data_key, state.step))
-                guard = guard_fn(guard, step_metrics, state.step)
-            done = step + 1
-            if done == start + 1:
+                state, guard, step_metrics = dispatches[n](state, guard)
+            first, done = done == start, done + n
+            if pending is not None:
+                # A log step's metrics are read once the next call is queued, so the device
+                # does not wait while the host formats them.
+                log(*pending)
+                pending = None
+            if first:
                 jax.block_until_ready(state)
                 print(
                     f"  compiled and ran step {done} in {time.perf_counter() - t_start:.1f}s",
@@ -320,28 +409,15 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
                 )
                 t_last, last_logged = time.perf_counter(), done
             if done % tc.log_every == 0 or done == tc.steps:
-                host = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
-                problem = divergence.describe(guard, step_metrics)
-                if problem is not None:
-                    raise _diverged(mgr, problem, done)
-                now = time.perf_counter()
-                rate = (
-                    (done - last_logged) / max(now - t_last, 1e-9)
-                    if done > last_logged
-                    else float("nan")
-                )
-                t_last, last_logged = now, done
-                record = {"step": done, **host, "steps_per_sec": rate}
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
-                eta = (tc.steps - done) / rate if rate > 0 else float("nan")
-                losses = "  ".join(f"{k} {v:+.4f}" for k, v in host.items() if k.endswith("/loss"))
-                print(
-                    f"  step {done:>6}/{tc.steps}  {losses}  {rate:6.1f} steps/s  "
-                    f"ETA {_format_duration(eta)}",
-                    flush=True,
-                )
+                for leaf in jax.tree.leaves(step_metrics):
+                    leaf.copy_to_host_async()
+                pending = (done, step_metrics, guard)
             reason = preemption.requested(done)
+            save = done % config.checkpoint.every_steps == 0 or done == tc.steps
+            sample = tc.sample_every and done % tc.sample_every == 0 and done != tc.steps
+            if pending is not None and (reason is not None or save or sample):
+                log(*pending)  # these steps sync the host anyway
+                pending = None
             if reason is not None:
                 save_checkpoint(mgr, done, state, guard, step_metrics, config, wait=True)
                 print(
@@ -350,12 +426,12 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
                     flush=True,
                 )
                 return state
-            if done % config.checkpoint.every_steps == 0 or done == tc.steps:
+            if save:
                 # The final save is synchronous, so a signal after the loop cannot cut it off.
                 save_checkpoint(
                     mgr, done, state, guard, step_metrics, config, wait=done == tc.steps
                 )
-            if tc.sample_every and done % tc.sample_every == 0 and done != tc.steps:
+            if sample:
                 write_samples(run, state, workdir, done)
 
         final = write_samples(run, state, workdir, tc.steps)

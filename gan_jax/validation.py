@@ -13,6 +13,7 @@ from gan_jax.optim import OPTIMIZERS
 
 NORMS = ("batch", "layer", "none")
 UPSAMPLES = ("subpixel", "conv_transpose")
+DOWNSAMPLES = ("subpixel", "conv")
 POINT_DATASETS = ("ring8", "grid25")
 
 
@@ -40,6 +41,7 @@ def validate(config) -> None:
     _check_positive("train.steps", config.train.steps, int)
     _check_positive("train.d_steps", config.train.d_steps, int)
     _check_positive("train.log_every", config.train.log_every, int)
+    _check_positive("train.steps_per_dispatch", config.train.steps_per_dispatch, int)
     _check_positive("model.z_dim", config.model.z_dim, int)
     _check_positive("eval.num_samples", config.eval.num_samples, int)
     _check_positive("checkpoint.every_steps", config.checkpoint.every_steps, int)
@@ -65,6 +67,7 @@ def validate(config) -> None:
             raise ConfigError("model.name", config.model.name, "'dcgan' for image datasets")
         _check_choice("data.resolution", config.data.resolution, RESOLUTIONS)
         _check_choice("model.upsample", config.model.upsample, UPSAMPLES)
+        _check_choice("model.downsample", config.model.downsample, DOWNSAMPLES)
         _check_positive("model.width", config.model.width, int)
     if config.data.name == "digits" and config.train.batch_size * config.train.d_steps > 1797:
         raise ConfigError(

@@ -103,45 +103,45 @@ def counted(fn, name: str, counts: dict[str, int]):
     return wrapper
 
 
-def capturing(make_train_step, captured: dict):
-    """``make_train_step`` whose step keeps itself and its first arguments' layouts."""
+def capturing(make_dispatch, captured: dict):
+    """``make_dispatch`` whose dispatch keeps itself and its first arguments' layouts."""
 
     def make(*args, **kwargs):
-        step_fn = make_train_step(*args, **kwargs)
+        dispatch_fn = make_dispatch(*args, **kwargs)
 
-        def step(state, batches):
+        def dispatch(state, guard):
             if "args" not in captured:
-                captured["fn"] = step_fn
+                captured["fn"] = dispatch_fn
                 captured["args"] = jax.tree.map(
                     lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
-                    (state, batches),
+                    (state, guard),
                 )
-            return step_fn(state, batches)
+            return dispatch_fn(state, guard)
 
-        return step
+        return dispatch
 
     return make
 
 
 def run_meshes(out_dir: pathlib.Path) -> None:
     report = {}
-    originals = steps.train_step, train.sample_batches, train.make_train_step
+    originals = steps.train_step, train.sample_batches, train.make_dispatch
     for run, (config_name, num_devices) in MESH_RUNS.items():
         counts: dict[str, int] = {}
         captured: dict = {}
         # train.py and make_train_step look these up at call time, so the jit-ted ones count.
         steps.train_step = counted(originals[0], "train_step", counts)
         train.sample_batches = counted(originals[1], "sample_batches", counts)
-        train.make_train_step = capturing(originals[2], captured)
+        train.make_dispatch = capturing(originals[2], captured)
         try:
             mesh = sharding.make_mesh(jax.devices()[:num_devices])
             state = train.train_and_evaluate(get_config(config_name), out_dir / run, mesh=mesh)
         finally:
-            steps.train_step, train.sample_batches, train.make_train_step = originals
+            steps.train_step, train.sample_batches, train.make_dispatch = originals
         dump_state(state, out_dir / f"{run}.npz")
         report[run] = {"traces": dict(counts)}
         if config_name == "mlp":  # compiling again costs seconds; the small model shows it too
-            # XLA's count of one device's floating-point work in the compiled train step.
+            # XLA's count of one device's floating-point work in the compiled dispatch.
             cost = captured["fn"].lower(*captured["args"]).compile().cost_analysis()
             report[run]["flops_per_device"] = cost["flops"]
     (out_dir / "compiled.json").write_text(json.dumps(report))

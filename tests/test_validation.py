@@ -20,6 +20,8 @@ from gan_jax.errors import ConfigError
         ("nsgan", {"train.batch_size": -8}, "train.batch_size"),
         ("nsgan", {"train.steps": 0}, "train.steps"),
         ("nsgan", {"train.d_steps": 0}, "train.d_steps"),
+        ("nsgan", {"train.steps_per_dispatch": 0}, "train.steps_per_dispatch"),
+        ("nsgan", {"model.downsample": "avg_pool"}, "model.downsample"),
         ("nsgan", {"data.resolution": 24}, "data.resolution"),
         ("nsgan", {"model.d_norm": "group"}, "model.d_norm"),
         ("wgan_gp", {"model.d_norm": "batch"}, "model.d_norm"),
