@@ -1,0 +1,473 @@
+"""gan_jax against PyTorch eager on the same workloads, side by side: steps/s, compile, memory.
+
+    pip install -e ".[bench]"   # torch==2.13.0, the PyTorch reference
+    python experiments/benchmark.py [--workloads=toy512,dcgan32] [--repeats=5] [--seconds=0.5]
+        [--variants=default|none|conv_transpose,conv,flax,k=N] [--cpus=0] [--json=rows.json]
+
+For each workload the script starts one worker process per implementation: gan_jax's real
+training dispatch (``train.make_dispatch``, the call ``train_and_evaluate`` makes, with the
+config's ``train.steps_per_dispatch``), gan_jax variants (``conv_transpose``: flax's
+ConvTranspose in G; ``conv``: flax's Conv with XLA's own gradients in D; ``flax``: both;
+``k=N``: N updates per dispatch), and the PyTorch eager reference of
+experiments/torch_reference.py. Each worker builds its model and warms up (gan_jax: tracing and
+XLA compilation), one worker at a time; then the parent asks the workers in turn for
+``--repeats`` timed windows of about ``--seconds`` each, interleaved (jax, torch, jax, torch,
+...), so that all implementations see the same machine load. A step is one generator update with
+its ``d_steps`` critic updates; steps/s is the median over the windows, each window ending with
+``block_until_ready`` on the state (PyTorch eager on CPU is synchronous).
+
+Columns: ``steps/s`` median (min-max over windows); ``x torch``: gan_jax steps/s over the
+PyTorch reference's in the same run; ``first s``: wall time of the first call less one steady
+call (gan_jax: tracing + XLA compilation; PyTorch: eager warm-up); ``peak MB``: the worker's
+peak resident set (VmHWM of /proc/self/status: interpreter, libraries, data, model, XLA compiler
+together); ``work MB``: that peak less the resident set right after the imports; ``steady MB``:
+the resident set after the timing once glibc has returned freed heap (``malloc_trim(0)``), i.e.
+without the compiler's transient memory. ``--json`` rows also hold ``xla_buffers_mb``, the
+buffers XLA allocates for one dispatch (``compiled.memory_analysis()``). Threads: XLA:CPU sizes
+its intra-op pool to the CPUs the process may run on (``os.sched_getaffinity``, see ``--cpus``),
+and PyTorch gets ``torch.set_num_threads`` of the same number; ``OMP_WAIT_POLICY=passive`` by
+default, without which PyTorch's spinning OpenMP threads slow it 10-50x on a loaded machine.
+
+Workloads (gan_jax side in brackets):
+  toy512   MLP G and D, 4 hidden layers of 512, batch 512, ring8, NS GAN, Adam [nsgan.py:ring8]
+  toy128   the same with 4 layers of 128, batch 256
+  dcgan32  DCGAN 32x32x3, width 64, z 100, batch 64, NS GAN, Adam 2e-4 (0.5, 0.999); uniform
+           noise images (no 32x32x3 dataset is embedded; data values do not change the cost)
+  digits   configs/default.py as shipped (DCGAN 16x16x1 on the embedded digits)
+  wgan_gp  configs/wgan_gp.py on the dcgan32 network: LayerNorm critic, 5 critic steps with the
+           gradient penalty's double backward, Adam 1e-4 (0, 0.9)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import dataclasses
+import json
+import os
+import pathlib
+import select
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+WORKLOADS = ("toy512", "toy128", "dcgan32", "digits", "wgan_gp")
+SYNTHETIC_SHAPE = (32, 32, 3)
+
+
+# --------------------------------------------------------------------------------------------
+# Workload definitions (shared by both frameworks' workers).
+
+
+def jax_config(workload: str, variant: str):
+    """The gan_jax config of a workload; ``variant`` is 'default' or a named override."""
+    sys.path.insert(0, str(REPO))
+    from configs import default, nsgan, wgan_gp
+
+    if workload in ("toy512", "toy128"):
+        c = nsgan.get_config("ring8")
+        width, batch = (512, 512) if workload == "toy512" else (128, 256)
+        c.model.g_hidden = c.model.d_hidden = (width,) * 4
+        c.train.batch_size = batch
+    elif workload == "digits":
+        c = default.get_config()
+    else:
+        c = (wgan_gp if workload == "wgan_gp" else nsgan).get_config()
+        c.data.resolution = SYNTHETIC_SHAPE[0]
+        c.model.width, c.model.z_dim, c.train.batch_size = 64, 100, 64
+    if variant == "conv_transpose":  # flax's ConvTranspose in G
+        c.model.upsample = "conv_transpose"
+    elif variant == "conv":  # flax's Conv (XLA's own gradients) in D
+        c.model.downsample = "conv"
+    elif variant == "flax":  # both: the plain Flax DCGAN
+        c.model.upsample, c.model.downsample = "conv_transpose", "conv"
+    elif variant.startswith("k="):
+        c.train.steps_per_dispatch = int(variant[2:])
+    elif variant != "default":
+        raise ValueError(f"variant={variant!r}; allowed: {VARIANTS}")
+    return c
+
+
+VARIANTS = ("conv_transpose", "conv", "flax", "k=N")
+# gan_jax variants timed by default besides the shipped config (--variants overrides).
+DEFAULT_VARIANTS = {
+    "toy512": ("k=1",),
+    "toy128": ("k=1",),
+    "dcgan32": ("conv_transpose", "conv"),
+    "digits": ("conv_transpose", "conv"),
+    "wgan_gp": ("conv_transpose",),  # 'conv' takes ~15 s a step (see experiments/README.md)
+}
+
+
+def jax_variants(workload: str, requested: str) -> tuple[str, ...]:
+    if requested == "default":
+        return ("default", *DEFAULT_VARIANTS[workload])
+    if requested == "none":
+        return ("default",)
+    toy = workload.startswith("toy")
+    chosen = [v for v in requested.split(",") if v.startswith("k=") or not toy]
+    return ("default", *chosen)
+
+
+def _rss_mb() -> dict[str, float]:
+    fields = {}
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields
+
+
+# --------------------------------------------------------------------------------------------
+# Workers: build, warm up, then answer 'time N' / 'stats' / 'quit' on stdin.
+
+
+def _serve(run_steps, first_s: float, after_import_mb: float, extra: dict, describe=dict) -> None:
+    def reply(obj):
+        print("@@" + json.dumps(obj), flush=True)
+
+    reply({"ready": True, "first_s": first_s, **extra})
+    for line in sys.stdin:
+        cmd, *args = line.split()
+        if cmd == "time":
+            t0 = time.perf_counter()
+            steps = run_steps(int(args[0]))
+            reply({"steps": steps, "seconds": time.perf_counter() - t0})
+        elif cmd == "stats":
+            peak = _rss_mb()["VmHWM"]
+            more = describe()  # after the peak is read: it may compile
+            # glibc keeps freed heap (e.g. the XLA compiler's) resident until trimmed.
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+            steady = _rss_mb()["VmRSS"]
+            reply({"peak_mb": peak, "work_mb": peak - after_import_mb, "steady_mb": steady, **more})
+        elif cmd == "quit":
+            return
+
+
+def jax_run(workload: str, variant: str = "default"):
+    """gan_jax's ``train.Run`` of a workload (dcgan32 and wgan_gp on uniform-noise images)."""
+    import jax
+
+    from gan_jax import train
+    from gan_jax.data import Dataset
+    from gan_jax.losses import get_objective
+    from gan_jax.models import MODELS
+    from gan_jax.validation import validate
+
+    cfg = jax_config(workload, variant)
+    if workload not in ("dcgan32", "wgan_gp"):
+        return train.build_run(cfg)
+
+    def sample(key, n):
+        x = jax.random.uniform(key, (n, *SYNTHETIC_SHAPE), minval=-1.0, maxval=1.0)
+        return {"x": x, "label": jax.numpy.zeros((n,), jax.numpy.int32)}
+
+    validate(cfg)
+    dataset = Dataset("uniform32", SYNTHETIC_SHAPE, sample, 1)
+    g, d = MODELS[cfg.model.name](cfg.model, SYNTHETIC_SHAPE)
+    return train.Run(cfg, dataset, get_objective(cfg.objective), g, d)
+
+
+def jax_worker(workload: str, variant: str) -> None:
+    import jax
+
+    from gan_jax import train
+
+    after_import = _rss_mb()["VmRSS"]
+    run = jax_run(workload, variant)
+    cfg = run.config
+    k = cfg.train.steps_per_dispatch
+    dispatch = train.make_dispatch(run, k)
+    state = jax.jit(run.init_state)(jax.random.key(cfg.seed))
+    jax.block_until_ready(state)
+
+    def run_steps(n: int) -> int:
+        nonlocal state
+        calls = max(1, -(-n // k))
+        for _ in range(calls):
+            state, _ = dispatch(state)
+        jax.block_until_ready(state)
+        return calls * k
+
+    t0 = time.perf_counter()
+    run_steps(k)
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_steps(k)
+    first -= time.perf_counter() - t0
+
+    def describe() -> dict:
+        mem = dispatch.lower(state).compile().memory_analysis()
+        size = mem.temp_size_in_bytes + mem.argument_size_in_bytes
+        size += mem.output_size_in_bytes - mem.alias_size_in_bytes
+        return {"xla_buffers_mb": size / 2**20}
+
+    _serve(run_steps, first, after_import, {"k": k}, describe)
+
+
+def torch_setup(workload: str):
+    """(config, G, D, sampler) of the PyTorch reference; the recipe is read off gan_jax's config."""
+    import torch
+
+    sys.path.insert(0, str(REPO / "experiments"))
+    import torch_reference as ref
+
+    cfg = jax_config(workload, "default")
+    mc = cfg.model
+    if workload.startswith("toy"):
+        angles = 2 * torch.pi * torch.arange(8) / 8
+        means = torch.stack([torch.cos(angles), torch.sin(angles)], 1)
+
+        def sample(n):
+            return means[torch.randint(0, 8, (n,))] + 0.01 * torch.randn(n, 2)
+
+        g = ref.mlp_generator(mc.z_dim, tuple(mc.g_hidden), 2)
+        d = ref.mlp_discriminator(2, tuple(mc.d_hidden))
+        return cfg, g, d, sample
+    if workload == "digits":
+        from sklearn.datasets import load_digits
+
+        res = cfg.data.resolution
+        imgs = torch.tensor(load_digits().images, dtype=torch.float32)[:, None] / 8 - 1
+        images = torch.nn.functional.interpolate(imgs, (res, res), mode="bilinear")
+
+        def sample(n):
+            return images[torch.randperm(images.shape[0])[:n]]
+
+        shape = (res, res, 1)
+    else:
+        shape = SYNTHETIC_SHAPE
+
+        def sample(n):
+            return torch.rand(n, shape[2], shape[0], shape[1]) * 2 - 1
+
+    g = ref.DCGANGenerator(mc.z_dim, shape[0], mc.width, shape[2], mc.g_norm)
+    d = ref.dcgan_discriminator(shape[0], mc.width, shape[2], mc.d_norm)
+    return cfg, g, d, sample
+
+
+def torch_worker(workload: str) -> None:
+    import torch
+
+    sys.path.insert(0, str(REPO / "experiments"))
+    import torch_reference as ref
+
+    after_import = _rss_mb()["VmRSS"]
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.manual_seed(0)
+    cfg, g, d, sample = torch_setup(workload)
+    opt, tc = cfg.optim.d, cfg.train
+    step = ref.make_train_step(
+        g,
+        d,
+        objective=cfg.objective.name,
+        z_dim=cfg.model.z_dim,
+        batch_size=tc.batch_size,
+        d_steps=tc.d_steps,
+        sample=sample,
+        lr=opt.lr,
+        b1=opt.b1,
+        b2=opt.b2,
+        gp_weight=cfg.objective.gp_weight,
+    )
+
+    def run_steps(n: int) -> int:
+        for _ in range(n):
+            step()
+        return n
+
+    t0 = time.perf_counter()
+    step()
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    step()
+    first -= time.perf_counter() - t0
+    extra = {"threads": torch.get_num_threads(), "version": torch.__version__}
+    _serve(run_steps, first, after_import, extra)
+
+
+# --------------------------------------------------------------------------------------------
+# The parent: start workers, interleave timed windows, print the table.
+
+
+@dataclasses.dataclass
+class Worker:
+    name: str
+    proc: subprocess.Popen
+    timeout: float
+    info: dict = dataclasses.field(default_factory=dict)
+    rates: list = dataclasses.field(default_factory=list)
+    steps: int = 1  # steps per timed window
+
+    @classmethod
+    def start(cls, name: str, spec: str, args) -> Worker:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
+        if args.omp_wait_policy:
+            env["OMP_WAIT_POLICY"] = args.omp_wait_policy
+        proc = subprocess.Popen(
+            [sys.executable, __file__, f"--worker={spec}", f"--cpus={args.cpus}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=REPO,
+        )
+        worker = cls(name, proc, args.timeout)
+        worker.info = worker.read()
+        return worker
+
+    def read(self) -> dict:
+        deadline = time.monotonic() + self.timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
+                self.proc.kill()
+                raise TimeoutError(f"{self.name}: no answer within {self.timeout:.0f}s")
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{self.name}: worker exited (rc {self.proc.wait()})")
+            if line.startswith("@@"):
+                return json.loads(line[2:])
+
+    def ask(self, command: str) -> dict:
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.flush()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+
+
+def bench_workload(workload: str, args) -> list[dict]:
+    variants = jax_variants(workload, args.variants)
+    specs = [(f"gan_jax {v}", f"jax:{workload}:{v}") for v in variants]
+    if not args.no_torch:
+        specs.append(("pytorch", f"torch:{workload}"))
+    workers = []
+    try:
+        for name, spec in specs:  # one at a time, so that compile times are not contended
+            workers.append(Worker.start(name, spec, args))
+        # Calibrate: steps per window so that each window lasts about --seconds.
+        for w in workers:
+            probe = w.ask("time 1")
+            rate = probe["steps"] / probe["seconds"]
+            w.steps = max(1, int(rate * args.seconds))
+        for _ in range(args.repeats):
+            for w in workers:
+                res = w.ask(f"time {w.steps}")
+                w.rates.append(res["steps"] / res["seconds"])
+        rows = []
+        for w in workers:
+            stats = w.ask("stats")
+            rows.append(
+                {
+                    "workload": workload,
+                    "impl": w.name,
+                    "steps_per_s": statistics.median(w.rates),
+                    "min": min(w.rates),
+                    "max": max(w.rates),
+                    "first_s": w.info["first_s"],
+                    **stats,
+                    **{k: v for k, v in w.info.items() if k in ("k", "threads")},
+                }
+            )
+    finally:
+        for w in workers:
+            w.close()
+    torch_rate = next((r["steps_per_s"] for r in rows if r["impl"] == "pytorch"), None)
+    for r in rows:
+        r["ratio"] = r["steps_per_s"] / torch_rate if torch_rate else float("nan")
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    head = (
+        f"{'workload':<9} {'implementation':<26} {'steps/s':>9} {'(min-max)':>17} "
+        f"{'x torch':>8} {'first s':>8} {'peak MB':>8} {'work MB':>8} {'steady MB':>9}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        impl = r["impl"] + (f" (k={r['k']})" if r.get("k", 1) > 1 else "")
+        spread = f"({r['min']:.2f}-{r['max']:.2f})"
+        print(
+            f"{r['workload']:<9} {impl:<26} {r['steps_per_s']:>9.2f} {spread:>17} "
+            f"{r['ratio']:>8.2f} {r['first_s']:>8.2f} {r['peak_mb']:>8.0f} {r['work_mb']:>8.0f} "
+            f"{r['steady_mb']:>9.0f}",
+            flush=True,
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", default=",".join(WORKLOADS))
+    parser.add_argument("--repeats", type=int, default=5, help="timed windows per worker")
+    parser.add_argument("--seconds", type=float, default=0.5, help="length of one window")
+    parser.add_argument(
+        "--variants",
+        default="default",
+        help="gan_jax variants besides the shipped config: 'default' (per workload), 'none', "
+        f"or a comma list of {VARIANTS}",
+    )
+    parser.add_argument("--no_torch", action="store_true", help="skip the PyTorch reference")
+    parser.add_argument("--timeout", type=float, default=240, help="seconds per worker answer")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    parser.add_argument(
+        "--cpus",
+        default=",".join(map(str, sorted(os.sched_getaffinity(0)))),
+        help="CPUs the workers run on (e.g. 0 for a one-core comparison); default: all",
+    )
+    parser.add_argument(
+        "--omp_wait_policy",
+        default="passive",
+        help="OMP_WAIT_POLICY of the workers (PyTorch's OpenMP threads); '' keeps the "
+        "environment's. 'passive': spinning threads collapse PyTorch on a loaded machine",
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        # Before jax or torch start: XLA sizes its thread pool to the CPUs allowed here.
+        os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
+        kind, workload, *variant = args.worker.split(":")
+        if kind == "jax":
+            jax_worker(workload, variant[0])
+        else:
+            torch_worker(workload)
+        return
+    workloads = args.workloads.split(",")
+    unknown = sorted(set(workloads) - set(WORKLOADS))
+    if unknown:
+        parser.error(f"--workloads: unknown {unknown}; allowed: {list(WORKLOADS)}")
+    t0 = time.perf_counter()
+    load = os.getloadavg()[0]
+    print(
+        f"# workers on CPUs {args.cpus}, OMP_WAIT_POLICY={args.omp_wait_policy or 'unset'}; "
+        f"load average {load:.2f} at start",
+        flush=True,
+    )
+    rows = []
+    for workload in workloads:
+        rows += bench_workload(workload, args)
+        if len(workloads) > 1:
+            print(f"# {workload} done after {time.perf_counter() - t0:.0f}s", flush=True)
+    print()
+    print_table(rows)
+    print(
+        f"# {time.perf_counter() - t0:.0f}s in all; load average {os.getloadavg()[0]:.2f} "
+        "at the end",
+        flush=True,
+    )
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
