@@ -1,7 +1,7 @@
 """gan_jax against PyTorch eager on the same workloads, side by side: steps/s, compile, memory.
 
     pip install -e ".[bench]"   # torch==2.13.0, the PyTorch reference
-    python experiments/benchmark.py [--workloads=toy512,dcgan32] [--repeats=5] [--seconds=0.5]
+    python experiments/benchmark.py [--workloads=toy512,dcgan32] [--repeats=3] [--seconds=0.5]
         [--variants=default|none|conv_transpose,conv,flax,k=N] [--cpus=0] [--json=rows.json]
 
 For each workload the script starts one worker process per implementation: gan_jax's real
@@ -14,7 +14,9 @@ XLA compilation), one worker at a time; then the parent asks the workers in turn
 ``--repeats`` timed windows of about ``--seconds`` each, interleaved (jax, torch, jax, torch,
 ...), so that all implementations see the same machine load. A step is one generator update with
 its ``d_steps`` critic updates; steps/s is the median over the windows, each window ending with
-``block_until_ready`` on the state (PyTorch eager on CPU is synchronous).
+``block_until_ready`` on the state (PyTorch eager on CPU is synchronous). ``GFLOP/s``: steps/s
+times the FLOPs of one step as XLA's cost analysis counts them in gan_jax's default program
+(the PyTorch reference does the same multiply-adds).
 
 Columns: ``steps/s`` median (min-max over windows); ``x torch``: gan_jax steps/s over the
 PyTorch reference's in the same run; ``first s``: wall time of the first call less one steady
@@ -97,7 +99,7 @@ DEFAULT_VARIANTS = {
     "toy128": ("k=1",),
     "dcgan32": ("conv_transpose", "conv"),
     "digits": ("conv_transpose", "conv"),
-    "wgan_gp": ("conv_transpose",),  # 'conv' takes ~15 s a step (see experiments/README.md)
+    "wgan_gp": (),  # 'conv' takes ~15 s a step; both variants are timed on dcgan32
 }
 
 
@@ -199,10 +201,16 @@ def jax_worker(workload: str, variant: str) -> None:
     first -= time.perf_counter() - t0
 
     def describe() -> dict:
-        mem = dispatch.lower(state).compile().memory_analysis()
+        compiled = dispatch.lower(state).compile()  # cached: the executable the calls ran
+        mem = compiled.memory_analysis()
         size = mem.temp_size_in_bytes + mem.argument_size_in_bytes
         size += mem.output_size_in_bytes - mem.alias_size_in_bytes
-        return {"xla_buffers_mb": size / 2**20}
+        # FLOPs of one update, by XLA's cost analysis of a one-update program.
+        one = compiled if k == 1 else train.make_dispatch(run, 1).lower(state).compile()
+        return {
+            "xla_buffers_mb": size / 2**20,
+            "gflop_per_step": one.cost_analysis()["flops"] / 1e9,
+        }
 
     _serve(run_steps, first, after_import, {"k": k}, describe)
 
@@ -383,15 +391,18 @@ def bench_workload(workload: str, args) -> list[dict]:
         for w in workers:
             w.close()
     torch_rate = next((r["steps_per_s"] for r in rows if r["impl"] == "pytorch"), None)
+    gflop = rows[0]["gflop_per_step"]  # gan_jax's default: the same arithmetic as PyTorch's
     for r in rows:
         r["ratio"] = r["steps_per_s"] / torch_rate if torch_rate else float("nan")
+        r["gflop_per_s"] = gflop * r["steps_per_s"]
     return rows
 
 
 def print_table(rows: list[dict]) -> None:
     head = (
         f"{'workload':<9} {'implementation':<26} {'steps/s':>9} {'(min-max)':>17} "
-        f"{'x torch':>8} {'first s':>8} {'peak MB':>8} {'work MB':>8} {'steady MB':>9}"
+        f"{'x torch':>8} {'GFLOP/s':>8} {'first s':>8} {'peak MB':>8} {'work MB':>8} "
+        f"{'steady MB':>9}"
     )
     print(head)
     print("-" * len(head))
@@ -400,8 +411,8 @@ def print_table(rows: list[dict]) -> None:
         spread = f"({r['min']:.2f}-{r['max']:.2f})"
         print(
             f"{r['workload']:<9} {impl:<26} {r['steps_per_s']:>9.2f} {spread:>17} "
-            f"{r['ratio']:>8.2f} {r['first_s']:>8.2f} {r['peak_mb']:>8.0f} {r['work_mb']:>8.0f} "
-            f"{r['steady_mb']:>9.0f}",
+            f"{r['ratio']:>8.2f} {r['gflop_per_s']:>8.1f} {r['first_s']:>8.2f} "
+            f"{r['peak_mb']:>8.0f} {r['work_mb']:>8.0f} {r['steady_mb']:>9.0f}",
             flush=True,
         )
 
@@ -409,7 +420,7 @@ def print_table(rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
-    parser.add_argument("--repeats", type=int, default=5, help="timed windows per worker")
+    parser.add_argument("--repeats", type=int, default=3, help="timed windows per worker")
     parser.add_argument("--seconds", type=float, default=0.5, help="length of one window")
     parser.add_argument(
         "--variants",
@@ -460,6 +471,11 @@ def main() -> None:
             print(f"# {workload} done after {time.perf_counter() - t0:.0f}s", flush=True)
     print()
     print_table(rows)
+    flops = {r["workload"]: r["gflop_per_step"] for r in rows if r["impl"] == "gan_jax default"}
+    print(
+        "# GFLOP per step (XLA cost analysis of gan_jax's default program): "
+        + ", ".join(f"{w} {f:.2f}" for w, f in flops.items())
+    )
     print(
         f"# {time.perf_counter() - t0:.0f}s in all; load average {os.getloadavg()[0]:.2f} "
         "at the end",
