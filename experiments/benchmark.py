@@ -175,21 +175,25 @@ def jax_run(workload: str, variant: str = "default"):
 def jax_worker(workload: str, variant: str) -> None:
     import jax
 
-    from gan_jax import train
+    from gan_jax import divergence, sharding, train
 
     after_import = _rss_mb()["VmRSS"]
     run = jax_run(workload, variant)
     cfg = run.config
     k = cfg.train.steps_per_dispatch
-    dispatch = train.make_dispatch(run, k)
-    state = jax.jit(run.init_state)(jax.random.key(cfg.seed))
+    # As train_and_evaluate sets it up: a mesh over all devices, state and guard replicated.
+    mesh = sharding.make_mesh()
+    replicated = sharding.replicated(mesh)
+    dispatch = train.make_dispatch(run, k, mesh)
+    state = jax.jit(run.init_state, out_shardings=replicated)(jax.random.key(cfg.seed))
+    guard = jax.jit(divergence.init_guard, out_shardings=replicated)()
     jax.block_until_ready(state)
 
     def run_steps(n: int) -> int:
-        nonlocal state
+        nonlocal state, guard
         calls = max(1, -(-n // k))
         for _ in range(calls):
-            state, _ = dispatch(state)
+            state, guard, _ = dispatch(state, guard)
         jax.block_until_ready(state)
         return calls * k
 
@@ -201,12 +205,14 @@ def jax_worker(workload: str, variant: str) -> None:
     first -= time.perf_counter() - t0
 
     def describe() -> dict:
-        compiled = dispatch.lower(state).compile()  # cached: the executable the calls ran
+        compiled = dispatch.lower(state, guard).compile()  # cached: the executable that ran
         mem = compiled.memory_analysis()
         size = mem.temp_size_in_bytes + mem.argument_size_in_bytes
         size += mem.output_size_in_bytes - mem.alias_size_in_bytes
         # FLOPs of one update, by XLA's cost analysis of a one-update program.
-        one = compiled if k == 1 else train.make_dispatch(run, 1).lower(state).compile()
+        one = (
+            compiled if k == 1 else train.make_dispatch(run, 1, mesh).lower(state, guard).compile()
+        )
         return {
             "xla_buffers_mb": size / 2**20,
             "gflop_per_step": one.cost_analysis()["flops"] / 1e9,
