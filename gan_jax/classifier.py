@@ -140,7 +140,10 @@ class Classifier:
         self, images: np.ndarray, batch: int = 1000
     ) -> tuple[np.ndarray, np.ndarray]:
         """(N, classes) logits and (N, 128) penultimate features of NHWC images in [-1, 1]."""
-        outs = [self._apply(self.params, jnp.asarray(images[i : i + batch])) for i in range(0, len(images), batch)]
+        outs = [
+            self._apply(self.params, jnp.asarray(images[i : i + batch]))
+            for i in range(0, len(images), batch)
+        ]
         return (
             np.concatenate([np.asarray(o[0]) for o in outs]).astype(np.float64),
             np.concatenate([np.asarray(o[1]) for o in outs]).astype(np.float64),
@@ -158,7 +161,7 @@ def cache_path(resolution: int, cache_dir: str | pathlib.Path | None = None) -> 
 
 
 def _atomic_write(path: pathlib.Path, data: bytes) -> None:
-    # Two runs may train the classifier at once; a rename makes the file appear complete or not at all.
+    # Two runs may train the classifier at once; a rename makes the file appear whole or not at all.
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "wb") as f:
         f.write(data)
@@ -186,7 +189,10 @@ def digits_classifier(
         return Classifier(params, 10, protocol)
 
     if verbose:
-        print(f"  training the digits classifier at {resolution}x{resolution} (cached in {path})", flush=True)
+        print(
+            f"  training the digits classifier at {resolution}x{resolution} (cached in {path})",
+            flush=True,
+        )
     params = train_classifier(images[train_idx], labels[train_idx])
     clf = Classifier(params, 10, {})
     accuracy = clf.accuracy(images[heldout_idx], labels[heldout_idx])
@@ -207,7 +213,10 @@ def digits_classifier(
         )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        blob = {"params": flax.serialization.to_state_dict(params), "protocol": json.dumps(protocol)}
+        blob = {
+            "params": flax.serialization.to_state_dict(params),
+            "protocol": json.dumps(protocol),
+        }
         _atomic_write(path, flax.serialization.msgpack_serialize(blob))
     except OSError as e:
         raise GanJaxError(
@@ -215,5 +224,8 @@ def digits_classifier(
             "$GAN_JAX_CACHE to a writable directory"
         ) from e
     if verbose:
-        print(f"  digits classifier: {accuracy:.4f} held-out accuracy on {len(heldout_idx)} images", flush=True)
+        print(
+            f"  digits classifier: {accuracy:.4f} held-out accuracy on {len(heldout_idx)} images",
+            flush=True,
+        )
     return Classifier(params, 10, protocol)

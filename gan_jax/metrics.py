@@ -89,7 +89,9 @@ def frechet_distance_features(real: np.ndarray, fake: np.ndarray) -> float:
     return frechet_distance(*gaussian_stats(real), *gaussian_stats(fake))
 
 
-def polynomial_kernel(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0) -> np.ndarray:
+def polynomial_kernel(
+    x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0
+) -> np.ndarray:
     """k(x, y) = (x.y / d + coef0)^degree, the KID kernel (Binkowski et al. 2018)."""
     return (x @ y.T / x.shape[1] + coef0) ** degree
 
@@ -150,11 +152,13 @@ def _pairwise_sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def knn_radii(features: np.ndarray, k: int = 3) -> np.ndarray:
     """Squared distance from each point to its k-th nearest neighbour in the set (self excluded)."""
     d = _pairwise_sq_dists(features, features)
-    # Column 0 of the sorted row is the point itself (distance 0), so the k-th neighbour is column k.
+    # Column 0 of the sorted row is the point itself (distance 0): the k-th neighbour is column k.
     return np.partition(d, k, axis=1)[:, k]
 
 
-def _coverage(points: np.ndarray, centres: np.ndarray, radii: np.ndarray, chunk: int = 1024) -> np.ndarray:
+def _coverage(
+    points: np.ndarray, centres: np.ndarray, radii: np.ndarray, chunk: int = 1024
+) -> np.ndarray:
     """For each point, whether it lies in at least one ball (centre, radius^2)."""
     inside = np.zeros(len(points), bool)
     for i in range(0, len(points), chunk):
@@ -197,7 +201,12 @@ def classifier_metrics(
 
 
 def feature_metrics(
-    real: np.ndarray, fake: np.ndarray, *, kid_subsets: int = 100, kid_subset_size: int = 1000, k: int = 3
+    real: np.ndarray,
+    fake: np.ndarray,
+    *,
+    kid_subsets: int = 100,
+    kid_subset_size: int = 1000,
+    k: int = 3,
 ) -> dict[str, float]:
     """Frechet distance, KID (mean, std) and precision/recall between two feature sets."""
     kid, kid_std = kernel_inception_distance(

@@ -9,19 +9,16 @@ inference mode.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import sys
 
 import jax
-import ml_collections
 import numpy as np
 from absl import app, flags
 
-from gan_jax import checkpointing
 from gan_jax.errors import GanJaxError
 from gan_jax.steps import generate
-from gan_jax.train import build_run, sample_images
+from gan_jax.train import load_run, sample_images  # noqa: F401  (load_run: public here too)
 
 flags.DEFINE_string("workdir", None, "Run directory holding config.json and checkpoints/.")
 flags.DEFINE_integer("num", 2500, "Number of samples.")
@@ -29,17 +26,6 @@ flags.DEFINE_string("out", None, "Output .npy path.")
 flags.DEFINE_integer("seed", None, "Noise seed; default: the run's evaluation noise.")
 flags.mark_flags_as_required(["workdir", "out"])
 FLAGS = flags.FLAGS
-
-
-def load_run(workdir: str | pathlib.Path):
-    """(Run, state, step) of the latest checkpoint in ``workdir``."""
-    cfg_path = pathlib.Path(workdir) / "config.json"
-    if not cfg_path.is_file():
-        raise GanJaxError(f"workdir={str(workdir)!r} has no config.json: is it a gan_jax run?")
-    config = ml_collections.ConfigDict(json.loads(cfg_path.read_text()))
-    run = build_run(config)
-    state, step = checkpointing.restore_state(workdir, run.abstract_state())
-    return run, state, step
 
 
 def draw(workdir: str | pathlib.Path, num: int, seed: int | None = None) -> np.ndarray:

@@ -2,20 +2,22 @@
 
 The loop dispatches one compiled train step per generator update and copies metrics to the host
 only on log steps. The workdir receives config.json (the resolved config), metrics.jsonl (one
-JSON object per log step), samples/ (PNG grids for images, scatters over the true modes for 2D
-data), eval.json (2D mode metrics) and an Orbax checkpoint of the final state in checkpoints/.
+JSON object per log step and per evaluation), tensorboard/ (event files: scalars and sample
+grids), samples/ (PNG grids for images; for 2D data, scatters over the true modes and the
+discriminator's output), eval.json (the final evaluation with its protocol, see
+gan_jax.evaluation), curves.png (losses and metrics against the step) and an Orbax checkpoint of
+the final state in checkpoints/. Evaluation runs at step 0 (``eval.at_start``: the untrained
+generator, the baseline every later number is compared with), every ``eval.every_steps``
+generator updates (0: never in between) and at the end. In a multi-process run every process
+computes (samples and evaluations are jit-ted over the global state); only process 0 writes.
 """
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
 import functools
 import json
-import math
-import os
 import pathlib
-import sys
 import time
 from typing import Any
 
@@ -23,14 +25,24 @@ import jax
 import ml_collections
 import numpy as np
 from jax.sharding import Mesh
+from PIL import Image
 
-from gan_jax import checkpointing, metrics, plotting, sharding
+from gan_jax import checkpointing, evaluation, metrics, plotting, sharding
 from gan_jax.data import Dataset, get_dataset
-from gan_jax.errors import WorkdirError
+from gan_jax.errors import GanJaxError, WorkdirError
+from gan_jax.logger import RunLogger, format_duration
 from gan_jax.losses import Objective, get_objective
 from gan_jax.models import MODELS
 from gan_jax.optim import make_optimizer
-from gan_jax.steps import ROLE_DATA, ROLE_EVAL, GANState, create_state, generate, make_train_step
+from gan_jax.steps import (
+    ROLE_DATA,
+    ROLE_EVAL,
+    GANState,
+    apply_model,
+    create_state,
+    generate,
+    make_train_step,
+)
 from gan_jax.validation import validate
 
 
@@ -68,8 +80,24 @@ def build_run(config: ml_collections.ConfigDict) -> Run:
     """Validate ``config`` and build its components (raises ConfigError on a bad value)."""
     validate(config)
     dataset = get_dataset(config.data)
+    evaluation.resolve_extractor(dataset, config.eval.extractor)  # ConfigError if it does not fit
     generator, discriminator = MODELS[config.model.name](config.model, dataset.shape)
     return Run(config, dataset, get_objective(config.objective), generator, discriminator)
+
+
+def load_run(workdir: str | pathlib.Path) -> tuple[Run, GANState, int]:
+    """(Run, state, step) of the latest checkpoint in ``workdir`` (config from its config.json).
+
+    Lives here rather than in the sample CLI so that other entry points (gan_jax.evaluate) can
+    use it without importing that module's absl flags.
+    """
+    cfg_path = pathlib.Path(workdir) / "config.json"
+    if not cfg_path.is_file():
+        raise GanJaxError(f"workdir={str(workdir)!r} has no config.json: is it a gan_jax run?")
+    config = ml_collections.ConfigDict(json.loads(cfg_path.read_text()))
+    run = build_run(config)
+    state, step = checkpointing.restore_state(workdir, run.abstract_state())
+    return run, state, step
 
 
 def sample_batches(dataset: Dataset, d_steps: int, batch_size: int, key, step) -> dict:
@@ -104,35 +132,54 @@ def prepare_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
     return path
 
 
-def _format_duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+@jax.jit
+def _critic(state: GANState, x: jax.Array) -> jax.Array:
+    return apply_model(state.d, state.d.params, x, False)[0]
 
 
-def write_samples(run: Run, state: GANState, workdir: pathlib.Path, step: int) -> dict:
-    """Write a sample picture for ``step``; for 2D data also return the mode metrics.
+def critic_field(state: GANState, points: np.ndarray) -> np.ndarray:
+    """The discriminator's raw output (logit or critic score) at ``points``, in inference mode."""
+    return np.asarray(_critic(state, points))
+
+
+def write_samples(
+    run: Run, state: GANState, workdir: pathlib.Path, step: int, logger: RunLogger
+) -> None:
+    """Write the sample picture of ``step`` to samples/ and TensorBoard.
 
     Every process computes the samples (a jit over the global state runs on all processes);
-    only process 0 writes the picture.
+    only process 0 (``logger.active``) writes.
     """
     ds = run.dataset
     path = workdir / "samples" / f"step_{step:07d}.png"
     if ds.is_image:
         images = sample_images(run, state, 64)
-        if sharding.is_main_process():
+        if logger.active:
             plotting.save_image_grid(path, images)
-        return {}
+            logger.log_image(step, "samples", plotting.image_grid(images))
+        return
     pts = sample_images(run, state, run.config.eval.num_samples)
+    _, _, grid = plotting.field_grid(ds.modes)
+    field = critic_field(state, grid)
+    if not logger.active:
+        return
     result = metrics.mode_metrics(pts, ds.modes, ds.mode_std)
     title = (
         f"{ds.name} step {step}: {result['modes']}/{len(ds.modes)} modes, "
-        f"{100 * result['hq_fraction']:.1f}% HQ"
+        f"{100 * result['hq_fraction']:.1f}% HQ; contours: D's logit / critic score"
     )
-    if sharding.is_main_process():
-        plotting.save_scatter_2d(path, pts, ds.modes, title)
+    plotting.save_scatter_2d(path, pts, ds.modes, title, field=field, field_label="D output")
+    logger.log_image(step, "samples", np.asarray(Image.open(path).convert("RGB")))
+
+
+def run_evaluation(
+    run: Run, state: GANState, evaluator: evaluation.Evaluator | None, step: int, logger: RunLogger
+) -> dict | None:
+    """Evaluate ``state`` on the run's fixed evaluation noise and log the record."""
+    if evaluator is None:
+        return None
+    result = evaluator(sample_images(run, state, evaluator.num_samples))
+    logger.log_eval(step, result)
     return result
 
 
@@ -146,11 +193,12 @@ def train_and_evaluate(
     this; process 0 writes logs, metrics and samples, and all write the checkpoint together.
     """
     run = build_run(config)
-    tc = config.train
+    tc, ec = config.train, config.eval
     mesh = sharding.make_mesh() if mesh is None else mesh
     sharding.check_batch_size(tc.batch_size, mesh.size)
     main_process = sharding.is_main_process()
     workdir = prepare_workdir(workdir)
+    evaluator = evaluation.make_evaluator(run.dataset, config.eval)  # may train the extractor
     if main_process:
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
 
@@ -166,16 +214,16 @@ def train_and_evaluate(
     # A global (replicated) key: device_put cannot place host values on other processes' devices.
     data_key = jax.jit(jax.random.fold_in, out_shardings=replicated)(root, ROLE_DATA)
     mgr = checkpointing.manager(workdir, config.checkpoint.max_to_keep)
-    print = builtins.print if main_process else lambda *a, **k: None  # noqa: A001
 
-    print(
+    # Only process 0 logs (metrics.jsonl, TensorBoard, terminal); the others compute the same.
+    logger = RunLogger(workdir, tc.steps, active=main_process)
+    logger.message(
         f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name}, "
         f"{tc.steps} steps of batch {tc.batch_size} ({tc.d_steps} critic steps each) "
-        f"on {jax.device_count()} {jax.default_backend()} device(s); workdir {workdir}",
-        flush=True,
+        f"on {jax.device_count()} {jax.default_backend()} device(s); workdir {workdir}"
     )
-    # Only process 0 keeps metrics.jsonl; the others write their (identical) records nowhere.
-    log_file = open(workdir / "metrics.jsonl" if main_process else os.devnull, "a")  # noqa: SIM115
+    if ec.at_start:
+        run_evaluation(run, state, evaluator, 0, logger)
     t_start = t_last = time.perf_counter()
     last_logged = 0
     for step in range(tc.steps):
@@ -184,9 +232,10 @@ def train_and_evaluate(
         with jax.transfer_guard("disallow"):
             state, step_metrics = step_fn(state, batch_fn(data_key, state.step))
         done = step + 1
+        logger.advance()
         if done == 1:
             jax.block_until_ready(state)
-            print(f"  compiled and ran step 1 in {time.perf_counter() - t_start:.1f}s", flush=True)
+            logger.message(f"  compiled and ran step 1 in {time.perf_counter() - t_start:.1f}s")
             t_last, last_logged = time.perf_counter(), 1
         if done % tc.log_every == 0 or done == tc.steps:
             host = {k: float(v) for k, v in jax.device_get(step_metrics).items()}
@@ -196,35 +245,40 @@ def train_and_evaluate(
                 if done > last_logged
                 else float("nan")
             )
+            logger.log_train(done, host, rate)
             t_last, last_logged = now, done
-            record = {"step": done, **host, "steps_per_sec": rate}
-            log_file.write(json.dumps(record) + "\n")
-            log_file.flush()
-            eta = (tc.steps - done) / rate if rate > 0 else float("nan")
-            losses = "  ".join(f"{k} {v:+.4f}" for k, v in host.items() if k.endswith("/loss"))
-            print(
-                f"  step {done:>6}/{tc.steps}  {losses}  {rate:6.1f} steps/s  "
-                f"ETA {_format_duration(eta)}",
-                flush=True,
-            )
-        if tc.sample_every and done % tc.sample_every == 0 and done != tc.steps:
-            write_samples(run, state, workdir, done)
+        if done == tc.steps:
+            break
+        t_aside = time.perf_counter()
+        if tc.sample_every and done % tc.sample_every == 0:
+            write_samples(run, state, workdir, done, logger)
+        if ec.every_steps and done % ec.every_steps == 0:
+            run_evaluation(run, state, evaluator, done, logger)
+        # Pictures and evaluations are not training time: keep them out of steps/s.
+        t_last += time.perf_counter() - t_aside
 
-    final = write_samples(run, state, workdir, tc.steps)
-    if final and main_process:
+    write_samples(run, state, workdir, tc.steps, logger)
+    final = run_evaluation(run, state, evaluator, tc.steps, logger)
+    if final is not None and main_process:
         (workdir / "eval.json").write_text(json.dumps({"step": tc.steps, **final}, indent=2) + "\n")
-        log_file.write(
-            json.dumps({"step": tc.steps, **{f"eval/{k}": v for k, v in final.items()}}) + "\n"
-        )
-        print(f"  eval: {final}", flush=True)
-    log_file.close()
+    logger.close()
+    if main_process:
+        write_curves(workdir, f"{config.objective.name} on {run.dataset.name}")
     checkpointing.save(mgr, tc.steps, state, config.to_dict())
     mgr.wait_until_finished()
     mgr.close()
-    print(
-        f"  done in {_format_duration(time.perf_counter() - t_start)}; "
-        f"checkpoint at step {tc.steps}",
-        file=sys.stdout,
-        flush=True,
-    )
+    if main_process:
+        print(
+            f"  done in {format_duration(time.perf_counter() - t_start)}; "
+            f"checkpoint at step {tc.steps}",
+            flush=True,
+        )
     return state
+
+
+def write_curves(workdir: pathlib.Path, title: str = "") -> None:
+    """curves.png from the run's metrics.jsonl (losses and evaluation metrics)."""
+    path = workdir / "metrics.jsonl"
+    if path.is_file():
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        plotting.save_curves(workdir / "curves.png", records, title)

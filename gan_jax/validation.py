@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from gan_jax.data import DATASETS
 from gan_jax.errors import ConfigError
+from gan_jax.evaluation import EXTRACTORS
 from gan_jax.losses import OBJECTIVES
 from gan_jax.models import MODELS, RESOLUTIONS
 from gan_jax.optim import OPTIMIZERS
@@ -42,6 +43,10 @@ def validate(config) -> None:
     _check_positive("train.log_every", config.train.log_every, int)
     _check_positive("model.z_dim", config.model.z_dim, int)
     _check_positive("eval.num_samples", config.eval.num_samples, int)
+    every = config.eval.every_steps
+    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+        raise ConfigError("eval.every_steps", every, "a non-negative integer (0: only at the end)")
+    _check_choice("eval.extractor", config.eval.extractor, EXTRACTORS)
     _check_choice("model.g_norm", config.model.g_norm, NORMS)
     _check_choice("model.d_norm", config.model.d_norm, NORMS)
     if config.objective.name == "wasserstein":

@@ -33,7 +33,10 @@ def test_features_are_the_penultimate_layer(digits_classifier):
     # The logits are an affine function of the features.
     head = digits_classifier.params["logits"]
     np.testing.assert_allclose(
-        logits, features @ np.asarray(head["kernel"]) + np.asarray(head["bias"]), rtol=1e-4, atol=1e-4
+        logits,
+        features @ np.asarray(head["kernel"]) + np.asarray(head["bias"]),
+        rtol=1e-4,
+        atol=1e-4,
     )
 
 
