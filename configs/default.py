@@ -59,6 +59,9 @@ def get_config(arg=None):
     # 'auto': mode metrics on 2D data, the digits classifier (gan_jax.classifier) on digits.
     c.eval.extractor = "auto"
     c.eval.cache_dir = ""  # where extractors are cached; '' = $GAN_JAX_CACHE or ~/.cache/gan_jax
+    # eval.extractor='inception_v3' (RGB data; numbers UNVERIFIED, see gan_jax/inception.py):
+    # an .npz of pytorch-fid's Inception weights, which cannot be downloaded here.
+    c.eval.inception_weights = ""
 
     apply_preset(c, arg)
     return c

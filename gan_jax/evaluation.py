@@ -7,6 +7,10 @@
 - ``digits_cnn`` (digits, the default there): the cached digits classifier
   (``gan_jax.classifier``) embeds all 1797 real digits once and every generated set; the record
   holds the Frechet distance, KID, precision/recall and the classifier statistics.
+- ``inception_v3`` (any image dataset; needs ``eval.inception_weights``): Frechet distance, KID
+  and precision/recall on Inception-v3 pool features (gan_jax.inception) between
+  ``eval.num_samples`` real images drawn from the dataset and as many generated ones.
+  UNVERIFIED against pytorch-fid: the protocol record says so.
 - ``none``: no metrics (an image dataset without an extractor).
 
 An evaluator returns ``{metric: number, ..., 'protocol': {...}}``: the protocol names the
@@ -26,7 +30,7 @@ from gan_jax import classifier, metrics
 from gan_jax.data import Dataset, digits_arrays
 from gan_jax.errors import ConfigError
 
-EXTRACTORS = ("auto", "modes", "digits_cnn", "none")
+EXTRACTORS = ("auto", "modes", "digits_cnn", "inception_v3", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +57,8 @@ def resolve_extractor(dataset: Dataset, extractor: str) -> str:
         raise ConfigError("eval.extractor", extractor, "'modes' only on the 2D mixtures")
     if extractor == "digits_cnn" and dataset.name != "digits":
         raise ConfigError("eval.extractor", extractor, "'digits_cnn' only with data.name='digits'")
+    if extractor == "inception_v3" and not dataset.is_image:
+        raise ConfigError("eval.extractor", extractor, "'inception_v3' only on image datasets")
     return extractor
 
 
@@ -99,6 +105,43 @@ def digits_evaluator(dataset: Dataset, num_samples: int, cache_dir: str | None =
     return Evaluator("digits_cnn", num_samples, evaluate)
 
 
+def inception_evaluator(
+    dataset: Dataset, num_samples: int, weights: str, resolution: int | None = None
+) -> Evaluator:
+    import jax
+
+    from gan_jax import inception
+
+    if not weights:
+        raise ConfigError(
+            "eval.inception_weights", weights, "the path of an .npz of pytorch-fid's weights"
+        )
+    extractor = inception.InceptionExtractor(weights, resolution or inception.FID_RESOLUTION)
+    # A fixed draw of real images (key 0), embedded once; for digits at most its 1797 images.
+    num_real = min(num_samples, 1797) if dataset.name == "digits" else num_samples
+    real = np.asarray(dataset.sample(jax.random.key(0), num_real)["x"])
+    real_features = extractor.features(real)
+
+    def evaluate(samples: np.ndarray) -> dict[str, Any]:
+        result = metrics.feature_metrics(real_features, extractor.features(samples))
+        result["protocol"] = {
+            "extractor": "inception_v3 pool3 (pytorch-fid FIDInceptionV3 layout)",
+            "weights": extractor.weights,
+            "input_resolution": extractor.resolution,
+            "verified": "NO: not yet compared with pytorch-fid; not comparable with published FIDs",
+            "real_samples": int(len(real_features)),
+            "real_split": f"{dataset.name}, a fixed draw (key 0)",
+            "fake_samples": int(len(samples)),
+            "fake_noise": "the run's fixed evaluation noise (seed, ROLE_EVAL)",
+            "kid": "unbiased MMD^2, cubic polynomial kernel, 100 subsets of "
+            f"{min(1000, len(real_features), len(samples))}",
+            "precision_recall": "k-NN manifolds, k=3 (Kynkaanniemi et al. 2019)",
+        }
+        return result
+
+    return Evaluator("inception_v3", num_samples, evaluate)
+
+
 def make_evaluator(dataset: Dataset, eval_config: Mapping[str, Any]) -> Evaluator | None:
     """The evaluator ``eval_config`` (the ``eval`` block) asks for; None for ``none``."""
     extractor = resolve_extractor(dataset, eval_config.get("extractor", "auto"))
@@ -107,6 +150,8 @@ def make_evaluator(dataset: Dataset, eval_config: Mapping[str, Any]) -> Evaluato
         return mode_evaluator(dataset, num_samples)
     if extractor == "digits_cnn":
         return digits_evaluator(dataset, num_samples, eval_config.get("cache_dir") or None)
+    if extractor == "inception_v3":
+        return inception_evaluator(dataset, num_samples, eval_config.get("inception_weights", ""))
     return None
 
 

@@ -47,6 +47,13 @@ def validate(config) -> None:
     if isinstance(every, bool) or not isinstance(every, int) or every < 0:
         raise ConfigError("eval.every_steps", every, "a non-negative integer (0: only at the end)")
     _check_choice("eval.extractor", config.eval.extractor, EXTRACTORS)
+    if config.eval.extractor == "inception_v3" and not config.eval.get("inception_weights"):
+        raise ConfigError(
+            "eval.inception_weights",
+            config.eval.get("inception_weights", ""),
+            "the path of an .npz of pytorch-fid's Inception weights with "
+            "eval.extractor='inception_v3' (they cannot be downloaded here)",
+        )
     _check_choice("model.g_norm", config.model.g_norm, NORMS)
     _check_choice("model.d_norm", config.model.d_norm, NORMS)
     if config.objective.name == "wasserstein":

@@ -160,7 +160,7 @@ def test_critic_field_is_the_discriminator_output(tmp_path):
     "key, value, match",
     [
         ("every_steps", -1, "eval.every_steps"),
-        ("every_steps", 1.5, "eval.every_steps"),
+        ("extractor", "inception_v3", "eval.inception_weights"),
         ("extractor", "inception", "eval.extractor"),
     ],
 )
