@@ -7,7 +7,7 @@ optimiser state, BatchNorm statistics) and the run's root PRNG key. The steps ar
     g_step(state, *, objective, z_dim, batch_size) -> (state, metrics)
     train_step(state, batches, *, objective, z_dim) -> (state, metrics)
 
-``train_step`` runs ``batches['x'].shape[0]`` critic updates (``train.d_steps``) with lax.scan,
+``train_step`` runs ``batches['x'].shape[0]`` critic updates (``train.d_steps``), unrolled,
 then one generator update. Keys: every update derives its own key from the root key with
 fold_in(fold_in(key, role), counter) and splits it into named keys, so a run depends on the seed
 alone (no global RNG, no Python side effects). Metrics are flat dicts of scalars ("d/loss",
@@ -192,12 +192,17 @@ def train_step(
     fakes' noise is laid out the same way. The numbers do not depend on it.
     """
 
-    def critic_update(s, batch):
-        return d_step(s, batch, objective=objective, z_dim=z_dim, batch_sharding=batch_sharding)
-
-    # Fully unrolled: XLA:CPU runs convolutions inside a while-loop body ~15x slower (measured
-    # 594 ms vs 38 ms for 5 DCGAN critic steps on 2 cores); d_steps is small and static.
-    state, d_metrics = jax.lax.scan(critic_update, state, batches, unroll=True)
+    # A Python loop (d_steps is small and static), not lax.scan: XLA:CPU runs convolutions inside
+    # a while-loop body ~15x slower (measured 594 ms vs 38 ms for 5 DCGAN critic steps on 2
+    # cores), and lax.scan(..., unroll=True) still emits a one-trip while loop when d_steps == 1
+    # (measured: 0.24 vs 0.02 CPU s per step of the non-saturating digits config).
+    d_metrics = []
+    for i in range(batches["x"].shape[0]):
+        batch = jax.tree.map(lambda a, i=i: a[i], batches)
+        state, metrics = d_step(
+            state, batch, objective=objective, z_dim=z_dim, batch_sharding=batch_sharding
+        )
+        d_metrics.append(metrics)
     batch_size = batches["x"].shape[1]
     state, g_metrics = g_step(
         state,
@@ -206,7 +211,8 @@ def train_step(
         batch_size=batch_size,
         batch_sharding=batch_sharding,
     )
-    return state, {**jax.tree.map(jnp.mean, d_metrics), **g_metrics}
+    d_mean = jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *d_metrics)
+    return state, {**d_mean, **g_metrics}
 
 
 def make_train_step(
