@@ -58,7 +58,15 @@ def get_config(arg=None):
     c.checkpoint.max_to_keep = 3
 
     c.eval = ml_collections.ConfigDict()
-    c.eval.num_samples = 2500
+    c.eval.num_samples = 2500  # generated samples per evaluation
+    c.eval.every_steps = 500  # evaluate every N generator updates; 0: only at the end
+    c.eval.at_start = True  # also evaluate the untrained generator (the baseline)
+    # 'auto': mode metrics on 2D data, the digits classifier (gan_jax.classifier) on digits.
+    c.eval.extractor = "auto"
+    c.eval.cache_dir = ""  # where extractors are cached; '' = $GAN_JAX_CACHE or ~/.cache/gan_jax
+    # eval.extractor='inception_v3' (RGB data; numbers UNVERIFIED, see gan_jax/inception.py):
+    # an .npz of pytorch-fid's Inception weights, which cannot be downloaded here.
+    c.eval.inception_weights = ""
 
     apply_preset(c, arg)
     return c
@@ -81,5 +89,6 @@ def apply_preset(c, arg):
         c.train.sample_every = 0
         c.train.steps_per_dispatch = 50
         c.checkpoint.every_steps = 2500
+        c.eval.every_steps = 2500
         c.optim.g.lr = c.optim.d.lr = 1e-4
     return c

@@ -12,4 +12,8 @@ def get_config(arg=None):
     c = default.get_config(arg)
     c.objective.name = "least_squares"
     c.objective.ls_a, c.objective.ls_b, c.objective.ls_c = 0.0, 1.0, 1.0
+    if c.data.name == "digits":
+        # Measured with experiments/digits_quality.py (seed 0): 10/10 classes with >= 3% of the
+        # samples and Frechet distance 22.2 against 1165 untrained (57.2 at 1000 steps).
+        c.train.steps = 4000
     return c

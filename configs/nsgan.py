@@ -10,4 +10,8 @@ from configs import default
 def get_config(arg=None):
     c = default.get_config(arg)
     c.objective.name = "non_saturating"
+    if c.data.name == "digits":
+        # Measured with experiments/digits_quality.py (seed 0): 10/10 classes with >= 3% of the
+        # samples and Frechet distance 20.2 against 1165 untrained (39.7 at 1000 steps).
+        c.train.steps = 3500
     return c

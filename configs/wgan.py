@@ -17,4 +17,8 @@ def get_config(arg=None):
         opt.lr = 5e-5
     c.train.d_steps = 5
     c.train.batch_size = 64
+    if c.data.name == "digits":
+        # The quickstart schedule. Measured with experiments/digits_quality.py (seed 0): 10/10
+        # classes with >= 3% of the samples and Frechet distance 39.1 against 1165 untrained.
+        c.train.steps = 2500
     return c

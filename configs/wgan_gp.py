@@ -20,4 +20,8 @@ def get_config(arg=None):
     c.train.d_steps = 5
     if c.model.name == "dcgan":
         c.model.d_norm = "layer"
+    if c.data.name == "digits":
+        # Measured with experiments/digits_quality.py (seed 0): 10/10 classes with >= 3% of the
+        # samples and Frechet distance 23.0 against 1165 untrained.
+        c.train.steps = 1000
     return c

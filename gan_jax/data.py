@@ -60,9 +60,12 @@ def grid25_modes() -> np.ndarray:
 
 
 def mixture(name: str, modes: np.ndarray, std: float) -> Dataset:
-    means = jnp.asarray(modes)
+    # A NumPy constant, turned into a jax value inside the traced sampler: a captured jax.Array
+    # would be read back from the device when a program embedding it is compiled.
+    means_np = np.asarray(modes, np.float32)
 
     def sample(key: jax.Array, batch_size: int) -> Batch:
+        means = jnp.asarray(means_np)
         key_c, key_n = jax.random.split(key)
         comp = jax.random.randint(key_c, (batch_size,), 0, means.shape[0])
         noise = jax.random.normal(key_n, (batch_size, means.shape[1]))

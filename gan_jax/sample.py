@@ -13,14 +13,12 @@ import pathlib
 import sys
 
 import jax
-import ml_collections
 import numpy as np
 from absl import app, flags
 
-from gan_jax import checkpointing
 from gan_jax.errors import GanJaxError
 from gan_jax.steps import generate
-from gan_jax.train import build_run, sample_images
+from gan_jax.train import load_run, sample_images  # noqa: F401  (load_run: public here too)
 
 flags.DEFINE_string("workdir", None, "Run directory holding checkpoints/.")
 flags.DEFINE_integer("num", 2500, "Number of samples.")
@@ -28,26 +26,6 @@ flags.DEFINE_string("out", None, "Output .npy path.")
 flags.DEFINE_integer("seed", None, "Noise seed; default: the run's evaluation noise.")
 flags.mark_flags_as_required(["workdir", "out"])
 FLAGS = flags.FLAGS
-
-
-def load_run(workdir: str | pathlib.Path, step: int | None = None):
-    """(Run, state, step) of the latest readable checkpoint in ``workdir`` (or of ``step``).
-
-    The run is rebuilt from the config saved in that checkpoint, through the same restore path
-    as training's auto-resume (checkpointing.restore: falls back past unreadable steps).
-    """
-    path = pathlib.Path(workdir)
-    if not (path / "config.json").is_file() and not checkpointing.checkpoint_dir(path).is_dir():
-        raise GanJaxError(
-            f"workdir={str(workdir)!r} has no config.json and no checkpoints/: is it a gan_jax run?"
-        )
-
-    def abstract_state_for(saved: dict):
-        return build_run(ml_collections.ConfigDict(saved)).abstract_state()
-
-    log = lambda message: print(message, file=sys.stderr)  # stdout may be piped
-    restored = checkpointing.load(workdir, abstract_state_for, step=step, log=log)
-    return build_run(ml_collections.ConfigDict(restored.config)), restored.state, restored.step
 
 
 def draw(workdir: str | pathlib.Path, num: int, seed: int | None = None) -> np.ndarray:

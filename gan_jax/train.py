@@ -3,9 +3,15 @@
 The loop dispatches ``train.steps_per_dispatch`` generator updates per compiled call, real batches
 sampled inside the call (``make_dispatch``), and copies metrics to the host only on log steps,
 asynchronously, reading them once the next call is queued. The workdir receives config.json (the
-resolved config), metrics.jsonl (one JSON object per log step), samples/ (PNG grids for images,
-scatters over the true modes for 2D data), eval.json (2D mode metrics) and Orbax checkpoints in
-checkpoints/ (checkpointing.py).
+resolved config), metrics.jsonl (one JSON object per log step and per evaluation), tensorboard/
+(event files: scalars and sample grids), samples/ (PNG grids for images; for 2D data, scatters over
+the true modes and the discriminator's output), eval.json (the final evaluation with its
+protocol, see gan_jax.evaluation), curves.png (losses and metrics against the step) and Orbax
+checkpoints in checkpoints/ (checkpointing.py). Evaluation runs at step 0 (``eval.at_start``: the
+untrained generator, the baseline every later number is compared with), every
+``eval.every_steps`` generator updates (0: never in between) and at the end. In a multi-process
+run every process computes (samples and evaluations are jit-ted over the global state); only
+process 0 writes.
 
 Fault tolerance: rerunning with the same workdir resumes from the latest readable checkpoint
 (bit-identical to an uninterrupted run: the state holds every counter and key, and batch
@@ -21,7 +27,6 @@ import builtins
 import dataclasses
 import json
 import math
-import os
 import pathlib
 import sys
 import time
@@ -32,15 +37,25 @@ import jax
 import ml_collections
 import numpy as np
 from jax.sharding import Mesh
+from PIL import Image
 
-from gan_jax import checkpointing, divergence, metrics, plotting, sharding
+from gan_jax import checkpointing, divergence, evaluation, metrics, plotting, sharding
 from gan_jax.data import Dataset, get_dataset
-from gan_jax.errors import DivergenceError, WorkdirError
+from gan_jax.errors import DivergenceError, GanJaxError, WorkdirError
+from gan_jax.logger import RunLogger, format_duration
 from gan_jax.losses import Objective, get_objective
 from gan_jax.models import MODELS
 from gan_jax.optim import make_optimizer
 from gan_jax.preemption import PreemptionRequest
-from gan_jax.steps import ROLE_DATA, ROLE_EVAL, GANState, create_state, generate, make_train_step
+from gan_jax.steps import (
+    ROLE_DATA,
+    ROLE_EVAL,
+    GANState,
+    apply_model,
+    create_state,
+    generate,
+    make_train_step,
+)
 from gan_jax.validation import validate
 
 
@@ -78,8 +93,31 @@ def build_run(config: ml_collections.ConfigDict) -> Run:
     """Validate ``config`` and build its components (raises ConfigError on a bad value)."""
     validate(config)
     dataset = get_dataset(config.data)
+    evaluation.resolve_extractor(dataset, config.eval.extractor)  # ConfigError if it does not fit
     generator, discriminator = MODELS[config.model.name](config.model, dataset.shape)
     return Run(config, dataset, get_objective(config.objective), generator, discriminator)
+
+
+def load_run(workdir: str | pathlib.Path, step: int | None = None) -> tuple[Run, GANState, int]:
+    """(Run, state, step) of the latest readable checkpoint in ``workdir`` (or of ``step``).
+
+    The run is rebuilt from the config saved in that checkpoint, through the same restore path
+    as training's auto-resume (checkpointing.restore: falls back past unreadable steps). Lives
+    here rather than in the sample CLI so that other entry points (gan_jax.evaluate) can use it
+    without importing that module's absl flags.
+    """
+    path = pathlib.Path(workdir)
+    if not (path / "config.json").is_file() and not checkpointing.checkpoint_dir(path).is_dir():
+        raise GanJaxError(
+            f"workdir={str(workdir)!r} has no config.json and no checkpoints/: is it a gan_jax run?"
+        )
+
+    def abstract_state_for(saved: dict):
+        return build_run(ml_collections.ConfigDict(saved)).abstract_state()
+
+    log = lambda message: print(message, file=sys.stderr)  # stdout may be piped
+    restored = checkpointing.load(workdir, abstract_state_for, step=step, log=log)
+    return build_run(ml_collections.ConfigDict(restored.config)), restored.state, restored.step
 
 
 def sample_batches(dataset: Dataset, d_steps: int, batch_size: int, key, step) -> dict:
@@ -146,11 +184,12 @@ def make_dispatch(
 def next_stop(config: ml_collections.ConfigDict, done: int) -> int:
     """The first step after ``done`` at which the loop needs the state on the host side.
 
-    Log, sample and checkpoint steps and the last step; a multi-update dispatch never runs past
-    one.
+    Log, sample, evaluation and checkpoint steps and the last step; a multi-update dispatch
+    never runs past one.
     """
     tc = config.train
-    periods = [p for p in (tc.log_every, tc.sample_every, config.checkpoint.every_steps) if p]
+    every = (tc.log_every, tc.sample_every, config.eval.every_steps, config.checkpoint.every_steps)
+    periods = [p for p in every if p]
     return min([tc.steps] + [(done // p + 1) * p for p in periods])
 
 
@@ -180,36 +219,63 @@ def prepare_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
     return path
 
 
-def _format_duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "?"
-    m, s = divmod(int(round(seconds)), 60)
-    h, m = divmod(m, 60)
-    return f"{h}h{m:02d}m{s:02d}s" if h else f"{m}m{s:02d}s"
+@jax.jit
+def _critic(state: GANState, x: jax.Array) -> jax.Array:
+    return apply_model(state.d, state.d.params, x, False)[0]
 
 
-def write_samples(run: Run, state: GANState, workdir: pathlib.Path, step: int) -> dict:
-    """Write a sample picture for ``step``; for 2D data also return the mode metrics.
+def critic_field(state: GANState, points: np.ndarray) -> np.ndarray:
+    """The discriminator's raw output (logit or critic score) at ``points``, in inference mode."""
+    return np.asarray(_critic(state, points))
+
+
+def write_samples(
+    run: Run, state: GANState, workdir: pathlib.Path, step: int, logger: RunLogger
+) -> None:
+    """Write the sample picture of ``step`` to samples/ and TensorBoard.
 
     Every process computes the samples (a jit over the global state runs on all processes);
-    only process 0 writes the picture.
+    only process 0 (``logger.active``) writes.
     """
     ds = run.dataset
     path = workdir / "samples" / f"step_{step:07d}.png"
     if ds.is_image:
         images = sample_images(run, state, 64)
-        if sharding.is_main_process():
+        if logger.active:
             plotting.save_image_grid(path, images)
-        return {}
+            logger.log_image(step, "samples", plotting.image_grid(images))
+        return
     pts = sample_images(run, state, run.config.eval.num_samples)
+    _, _, grid = plotting.field_grid(ds.modes)
+    field = critic_field(state, grid)
+    if not logger.active:
+        return
     result = metrics.mode_metrics(pts, ds.modes, ds.mode_std)
     title = (
         f"{ds.name} step {step}: {result['modes']}/{len(ds.modes)} modes, "
-        f"{100 * result['hq_fraction']:.1f}% HQ"
+        f"{100 * result['hq_fraction']:.1f}% HQ; contours: D's logit / critic score"
     )
-    if sharding.is_main_process():
-        plotting.save_scatter_2d(path, pts, ds.modes, title)
+    plotting.save_scatter_2d(path, pts, ds.modes, title, field=field, field_label="D output")
+    logger.log_image(step, "samples", np.asarray(Image.open(path).convert("RGB")))
+
+
+def run_evaluation(
+    run: Run, state: GANState, evaluator: evaluation.Evaluator | None, step: int, logger: RunLogger
+) -> dict | None:
+    """Evaluate ``state`` on the run's fixed evaluation noise and log the record."""
+    if evaluator is None:
+        return None
+    result = evaluator(sample_images(run, state, evaluator.num_samples))
+    logger.log_eval(step, result)
     return result
+
+
+def write_curves(workdir: pathlib.Path, title: str = "") -> None:
+    """curves.png from the run's metrics.jsonl (losses and evaluation metrics)."""
+    path = workdir / "metrics.jsonl"
+    if path.is_file():
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        plotting.save_curves(workdir / "curves.png", records, title)
 
 
 def _rewind_log(path: pathlib.Path, step: int) -> None:
@@ -330,9 +396,10 @@ def train_and_evaluate(
 
 def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
     config = run.config
-    tc = config.train
+    tc, ec = config.train, config.eval
     main_process = sharding.is_main_process()
     print = builtins.print if main_process else lambda *a, **k: None  # noqa: A001
+    evaluator = evaluation.make_evaluator(run.dataset, ec)  # may train the extractor (cached)
     state, start = resume_or_init(run, mgr, workdir, mesh, say=print)
     if main_process:
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
@@ -349,17 +416,18 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
     # Updates per call -> its compiled dispatch; one-update calls only where k does not fit.
     dispatches: dict[int, Callable] = {}
 
-    print(
-        f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name}, "
-        f"{tc.steps} steps of batch {tc.batch_size} ({tc.d_steps} critic steps each) "
-        f"on {jax.device_count()} {jax.default_backend()} device(s); workdir {workdir}",
-        flush=True,
-    )
     if main_process:
         _rewind_log(workdir / "metrics.jsonl", start)
-    # Only process 0 keeps metrics.jsonl; the others write their (identical) records nowhere.
-    log_path = workdir / "metrics.jsonl" if main_process else os.devnull
-    with open(log_path, "a") as log_file, PreemptionRequest() as preemption:
+    # Only process 0 logs (metrics.jsonl, TensorBoard, terminal); the others compute the same.
+    logger = RunLogger(workdir, tc.steps, start_step=start, active=main_process)
+    with logger, PreemptionRequest() as preemption:
+        logger.message(
+            f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name}, "
+            f"{tc.steps} steps of batch {tc.batch_size} ({tc.d_steps} critic steps each) "
+            f"on {jax.device_count()} {jax.default_backend()} device(s); workdir {workdir}"
+        )
+        if ec.at_start and start == 0:
+            run_evaluation(run, state, evaluator, 0, logger)
         t_start = t_last = time.perf_counter()
         last_logged = start
 
@@ -374,16 +442,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
                 (done - last_logged) / max(now - t_last, 1e-9) if done > last_logged else math.nan
             )
             t_last, last_logged = now, done
-            record = {"step": done, **host, "steps_per_sec": rate}
-            log_file.write(json.dumps(record) + "\n")
-            log_file.flush()
-            eta = (tc.steps - done) / rate if rate > 0 else float("nan")
-            losses = "  ".join(f"{k} {v:+.4f}" for k, v in host.items() if k.endswith("/loss"))
-            print(
-                f"  step {done:>6}/{tc.steps}  {losses}  {rate:6.1f} steps/s  "
-                f"ETA {_format_duration(eta)}",
-                flush=True,
-            )
+            logger.log_train(done, host, rate)
 
         k, done, pending = tc.steps_per_dispatch, start, None
         while done < tc.steps:
@@ -396,6 +455,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
             with jax.transfer_guard("disallow"):
                 state, guard, step_metrics = dispatches[n](state, guard)
             first, done = done == start, done + n
+            logger.advance(n)
             if pending is not None:
                 # A log step's metrics are read once the next call is queued, so the device
                 # does not wait while the host formats them.
@@ -403,9 +463,8 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
                 pending = None
             if first:
                 jax.block_until_ready(state)
-                print(
-                    f"  compiled and ran step {done} in {time.perf_counter() - t_start:.1f}s",
-                    flush=True,
+                logger.message(
+                    f"  compiled and ran step {done} in {time.perf_counter() - t_start:.1f}s"
                 )
                 t_last, last_logged = time.perf_counter(), done
             if done % tc.log_every == 0 or done == tc.steps:
@@ -415,15 +474,15 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
             reason = preemption.requested(done)
             save = done % config.checkpoint.every_steps == 0 or done == tc.steps
             sample = tc.sample_every and done % tc.sample_every == 0 and done != tc.steps
-            if pending is not None and (reason is not None or save or sample):
+            evaluate = ec.every_steps and done % ec.every_steps == 0 and done != tc.steps
+            if pending is not None and (reason is not None or save or sample or evaluate):
                 log(*pending)  # these steps sync the host anyway
                 pending = None
             if reason is not None:
                 save_checkpoint(mgr, done, state, guard, step_metrics, config, wait=True)
-                print(
+                logger.message(
                     f"  {reason}: saved a checkpoint at step {done} in "
-                    f"{mgr.directory / str(done)}; run the same command to resume",
-                    flush=True,
+                    f"{mgr.directory / str(done)}; run the same command to resume"
                 )
                 return state
             if save:
@@ -431,22 +490,25 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
                 save_checkpoint(
                     mgr, done, state, guard, step_metrics, config, wait=done == tc.steps
                 )
+            t_aside = time.perf_counter()
             if sample:
-                write_samples(run, state, workdir, done)
+                write_samples(run, state, workdir, done, logger)
+            if evaluate:
+                run_evaluation(run, state, evaluator, done, logger)
+            # Pictures and evaluations are not training time: keep them out of steps/s.
+            t_last += time.perf_counter() - t_aside
 
-        final = write_samples(run, state, workdir, tc.steps)
-        if final and main_process:
+        write_samples(run, state, workdir, tc.steps, logger)
+        final = run_evaluation(run, state, evaluator, tc.steps, logger)
+        if final is not None and main_process:
             (workdir / "eval.json").write_text(
                 json.dumps({"step": tc.steps, **final}, indent=2) + "\n"
             )
-            log_file.write(
-                json.dumps({"step": tc.steps, **{f"eval/{k}": v for k, v in final.items()}}) + "\n"
-            )
-            print(f"  eval: {final}", flush=True)
+    if main_process:
+        write_curves(workdir, f"{config.objective.name} on {run.dataset.name}")
     print(
-        f"  done in {_format_duration(time.perf_counter() - t_start)}; "
+        f"  done in {format_duration(time.perf_counter() - t_start)}; "
         f"checkpoint at step {tc.steps}",
-        file=sys.stdout,
         flush=True,
     )
     return state

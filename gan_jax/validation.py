@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from gan_jax.data import DATASETS
 from gan_jax.errors import ConfigError
+from gan_jax.evaluation import EXTRACTORS
 from gan_jax.losses import OBJECTIVES
 from gan_jax.models import MODELS, RESOLUTIONS
 from gan_jax.optim import OPTIMIZERS
@@ -46,6 +47,17 @@ def validate(config) -> None:
     _check_positive("eval.num_samples", config.eval.num_samples, int)
     _check_positive("checkpoint.every_steps", config.checkpoint.every_steps, int)
     _check_positive("checkpoint.max_to_keep", config.checkpoint.max_to_keep, int)
+    every = config.eval.every_steps
+    if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+        raise ConfigError("eval.every_steps", every, "a non-negative integer (0: only at the end)")
+    _check_choice("eval.extractor", config.eval.extractor, EXTRACTORS)
+    if config.eval.extractor == "inception_v3" and not config.eval.get("inception_weights"):
+        raise ConfigError(
+            "eval.inception_weights",
+            config.eval.get("inception_weights", ""),
+            "the path of an .npz of pytorch-fid's Inception weights with "
+            "eval.extractor='inception_v3' (they cannot be downloaded here)",
+        )
     _check_choice("model.g_norm", config.model.g_norm, NORMS)
     _check_choice("model.d_norm", config.model.d_norm, NORMS)
     if config.objective.name == "wasserstein":

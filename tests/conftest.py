@@ -1,8 +1,10 @@
-"""Shared fixtures: loading the repository's config files as the CLI does."""
+"""Shared fixtures: loading the repository's config files as the CLI does, and a per-session
+extractor cache so tests never write to ~/.cache."""
 
 from __future__ import annotations
 
 import importlib
+import os
 import pathlib
 
 import pytest
@@ -41,3 +43,24 @@ def tiny(cfg):
 @pytest.fixture
 def config_loader():
     return load_config
+
+
+@pytest.fixture(scope="session", autouse=True)
+def gan_jax_cache(tmp_path_factory):
+    """Point $GAN_JAX_CACHE at a temporary directory for the whole session (subprocesses too)."""
+    path = tmp_path_factory.mktemp("gan_jax_cache")
+    old = os.environ.get("GAN_JAX_CACHE")
+    os.environ["GAN_JAX_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("GAN_JAX_CACHE", None)
+    else:
+        os.environ["GAN_JAX_CACHE"] = old
+
+
+@pytest.fixture(scope="session")
+def digits_classifier(gan_jax_cache):
+    """The 16x16 digits classifier, trained once per session into the session cache."""
+    from gan_jax import classifier
+
+    return classifier.digits_classifier(16)

@@ -77,12 +77,15 @@ def test_next_stop_respects_log_sample_checkpoint_and_end():
         dict(
             train=dict(steps=25, log_every=10, sample_every=4),
             checkpoint=dict(every_steps=100),
+            eval=dict(every_steps=0),
         )
     )
     stops = [train.next_stop(config, d) for d in (0, 3, 4, 8, 10, 20, 24)]
     assert stops == [4, 4, 8, 10, 12, 24, 25]
     config.train.sample_every, config.checkpoint.every_steps = 0, 15
     assert [train.next_stop(config, d) for d in (0, 10, 14, 15, 20, 21)] == [10, 15, 15, 20, 25, 25]
+    config.eval.every_steps = 7
+    assert [train.next_stop(config, d) for d in (0, 7, 10, 14, 15)] == [7, 10, 14, 15, 20]
 
 
 def test_training_with_steps_per_dispatch_logs_every_log_step_and_matches_k1(tmp_path):

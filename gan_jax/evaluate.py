@@ -1,0 +1,68 @@
+"""Evaluate a run's latest checkpoint: ``python -m gan_jax.evaluate --workdir=DIR``.
+
+Draws ``--num_samples`` samples (default: the run's ``eval.num_samples``) from the run's fixed
+evaluation noise, evaluates them with the run's protocol (gan_jax.evaluation) and writes the
+record, protocol included, to ``--out`` (default ``DIR/eval.json``, which the end of training
+also writes).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+from absl import app, flags
+
+flags.DEFINE_string("workdir", None, "Run directory holding config.json and checkpoints/.")
+flags.DEFINE_integer("num_samples", None, "Generated samples; default: the run's eval.num_samples.")
+flags.DEFINE_string("out", None, "Output JSON; default: WORKDIR/eval.json.")
+flags.mark_flags_as_required(["workdir"])
+FLAGS = flags.FLAGS
+
+
+def evaluate_checkpoint(workdir: str | pathlib.Path, num_samples: int | None = None) -> dict:
+    """The evaluation record of the latest checkpoint in ``workdir`` (``{'step': ..., ...}``)."""
+    from gan_jax import evaluation
+    from gan_jax.errors import GanJaxError
+    from gan_jax.train import load_run, sample_images
+
+    run, state, step = load_run(workdir)
+    eval_cfg = dict(run.config.eval)
+    if num_samples is not None:
+        eval_cfg["num_samples"] = num_samples
+    evaluator = evaluation.make_evaluator(run.dataset, eval_cfg)
+    if evaluator is None:
+        raise GanJaxError(
+            f"data.name={run.config.data.name!r} has no evaluation protocol "
+            f"(eval.extractor={run.config.eval.extractor!r})"
+        )
+    return {"step": int(step), **evaluator(sample_images(run, state, evaluator.num_samples))}
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    from gan_jax.errors import GanJaxError
+
+    if FLAGS.num_samples is not None and FLAGS.num_samples < 2:
+        sys.exit(
+            f"gan_jax: --num_samples={FLAGS.num_samples} is not allowed; allowed: an integer >= 2"
+        )
+    try:
+        record = evaluate_checkpoint(FLAGS.workdir, FLAGS.num_samples)
+    except GanJaxError as e:
+        sys.exit(f"gan_jax: {e}")
+    workdir = pathlib.Path(FLAGS.workdir)
+    out = pathlib.Path(FLAGS.out) if FLAGS.out else workdir / "eval.json"
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    numbers = "  ".join(
+        f"{k} {v:.4g}" for k, v in record.items() if isinstance(v, (int, float)) and k != "step"
+    )
+    print(f"step {record['step']}: {numbers}")
+    print(f"protocol: {json.dumps(record['protocol'])}")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    app.run(main)
