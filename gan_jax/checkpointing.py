@@ -200,6 +200,16 @@ def restore(
     )
 
 
+def restore_data(mgr: ocp.CheckpointManager, step: int) -> dict | None:
+    """The input pipeline's position saved at ``step`` (the ``data`` item), or None if it has none.
+
+    For the trainer, which restores the state first (``restore``) and opens its input afterwards.
+    """
+    if DATA not in mgr.metadata(step).item_metadata:
+        return None
+    return mgr.restore(step, args=ocp.args.Composite(**{DATA: ocp.args.JsonRestore()}))[DATA]
+
+
 def load(
     workdir: str | pathlib.Path,
     abstract_state_for: Callable[[dict], Any],

@@ -8,6 +8,11 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
 - ``grid25``: 25 Gaussians, means {-4, -2, 0, 2, 4}^2, std 0.05.
 - ``digits``: scikit-learn's bundled 8x8 digits (1797 images, values 0..16), scaled to [-1, 1]
   and bilinearly resized to 16x16x1. Each batch draws distinct images uniformly at random.
+
+Host datasets (``tfds:<name>[/<config>]``, ``folder:<path>``; gan_jax.input_pipeline) are read
+from files by grain on the host instead, so they carry a ``host`` source and the trainer feeds
+their batches to the compiled step; their ``sample`` draws a fixed set of records on the host
+(for evaluators that compare with real images), it is not jit-able.
 """
 
 from __future__ import annotations
@@ -21,12 +26,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax import input_pipeline
+from gan_jax.input_pipeline import HostSource
+
 Batch = dict[str, jax.Array]
 
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-    """An endless stream: ``sample(key, batch_size) -> batch``, pure and jit-able.
+    """An endless stream: ``sample(key, batch_size) -> batch``, pure and jit-able (embedded).
 
     Attributes:
       name: as in ``data.name``.
@@ -35,6 +43,7 @@ class Dataset:
       num_classes: number of distinct labels.
       modes: (K, D) mixture means for the 2D datasets, else None.
       mode_std: the mixture components' standard deviation, else None.
+      host: the file-backed source of a host dataset (read through grain), else None.
     """
 
     name: str
@@ -43,10 +52,16 @@ class Dataset:
     num_classes: int
     modes: np.ndarray | None = dataclasses.field(default=None, repr=False)
     mode_std: float | None = None
+    host: HostSource | None = dataclasses.field(default=None, repr=False)
 
     @property
     def is_image(self) -> bool:
         return len(self.shape) == 3
+
+    @property
+    def on_host(self) -> bool:
+        """Whether batches come from a host pipeline (fed to the step) rather than ``sample``."""
+        return self.host is not None
 
 
 def ring8_modes() -> np.ndarray:
@@ -99,6 +114,19 @@ def digits(resolution: int = 16) -> Dataset:
     return Dataset("digits", images_np.shape[1:], sample, 10)
 
 
+def host_dataset(cfg: Mapping[str, Any]) -> Dataset:
+    """A ``tfds:`` or ``folder:`` dataset; its files are opened on first use."""
+    source = input_pipeline.host_source(cfg)
+
+    def sample(key: jax.Array, batch_size: int) -> dict[str, np.ndarray]:
+        ds = source.records()
+        idx = jax.random.choice(key, len(ds), (batch_size,), replace=batch_size > len(ds))
+        items = [ds[int(i)] for i in np.asarray(idx)]
+        return {k: np.stack([item[k] for item in items]) for k in items[0]}
+
+    return Dataset(cfg["name"], source.shape, sample, source.num_classes, host=source)
+
+
 # data.name -> builder taking the `data` config block.
 DATASETS: dict[str, Callable[[Mapping[str, Any]], Dataset]] = {
     "ring8": lambda cfg: mixture("ring8", ring8_modes(), 0.01),
@@ -110,6 +138,8 @@ DATASETS: dict[str, Callable[[Mapping[str, Any]], Dataset]] = {
 def get_dataset(cfg: Mapping[str, Any]) -> Dataset:
     """The dataset named by ``cfg['name']`` (the `data` config block)."""
     name = cfg["name"]
+    if input_pipeline.is_host_dataset(name):
+        return host_dataset(cfg)
     if name not in DATASETS:
-        raise KeyError(f"data.name={name!r}; allowed: {sorted(DATASETS)}")
+        raise KeyError(f"data.name={name!r}; allowed: {sorted(DATASETS)}, 'tfds:...', 'folder:...'")
     return DATASETS[name](cfg)

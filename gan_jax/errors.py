@@ -26,3 +26,7 @@ class CheckpointError(GanJaxError):
 
 class DivergenceError(GanJaxError):
     """Training produced a non-finite loss, gradient norm or state; names the step and term."""
+
+
+class DataError(GanJaxError):
+    """A dataset cannot be read: names it, where it was looked for and how to prepare it."""

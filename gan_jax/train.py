@@ -27,6 +27,7 @@ import builtins
 import dataclasses
 import json
 import math
+import operator
 import pathlib
 import sys
 import time
@@ -39,7 +40,15 @@ import numpy as np
 from jax.sharding import Mesh
 from PIL import Image
 
-from gan_jax import checkpointing, divergence, evaluation, metrics, plotting, sharding
+from gan_jax import (
+    checkpointing,
+    divergence,
+    evaluation,
+    input_pipeline,
+    metrics,
+    plotting,
+    sharding,
+)
 from gan_jax.data import Dataset, get_dataset
 from gan_jax.errors import DivergenceError, GanJaxError, WorkdirError
 from gan_jax.logger import RunLogger, format_duration
@@ -132,7 +141,7 @@ ROLLED_MODELS = ("mlp",)
 
 def make_dispatch(
     run: Run, steps_per_dispatch: int = 1, mesh: Mesh | None = None
-) -> Callable[[GANState, divergence.Guard], tuple[GANState, divergence.Guard, dict]]:
+) -> Callable[..., tuple[GANState, divergence.Guard, dict]]:
     """``(state, guard) -> (state, guard, metrics)``: ``steps_per_dispatch`` generator updates.
 
     The trainer's one compiled call. Each update samples its real batches inside the call from
@@ -146,38 +155,49 @@ def make_dispatch(
     k copies: XLA:CPU keeps convolution gradients on its fast kernels only outside while loops
     (see ``steps.train_step``), so a rolled loop would be many times slower; their compile time
     grows with k (experiments/README.md).
+
+    Host datasets (``run.dataset.on_host``: TFDS, image folders) cannot be sampled in the graph;
+    their dispatch is ``(state, guard, batches) -> ...`` with the k updates' batches stacked on
+    the host (leaves (k, d_steps, B, ...), split over the mesh along B): one transfer per call,
+    so k > 1 still saves the per-call overhead, at the cost of k updates of input in memory.
     """
     tc = run.config.train
+    fed = run.dataset.on_host
     step_fn = make_train_step(run.objective, run.config.model.z_dim, jit=False, mesh=mesh)
     layout = None if mesh is None else sharding.batch_sharding(mesh, batch_axis=1)
     rolled = run.config.model.name in ROLLED_MODELS
 
-    def update(state, guard):
-        data_key = jax.random.fold_in(jax.random.key(run.config.seed), ROLE_DATA)
-        batches = sample_batches(run.dataset, tc.d_steps, tc.batch_size, data_key, state.step)
+    def update(state, guard, batches=None):
+        if batches is None:
+            data_key = jax.random.fold_in(jax.random.key(run.config.seed), ROLE_DATA)
+            batches = sample_batches(run.dataset, tc.d_steps, tc.batch_size, data_key, state.step)
         if layout is not None:
             batches = jax.lax.with_sharding_constraint(batches, layout)
         state, metrics = step_fn(state, batches)
         return state, divergence.update_guard(guard, metrics, state.step), metrics
 
-    def dispatch(state, guard):
+    def dispatch(state, guard, fed_batches=None):
         if rolled and steps_per_dispatch > 1:
 
-            def body(carry, _):
-                state, guard, metrics = update(*carry)
+            def body(carry, batches):
+                state, guard, metrics = update(*carry, batches)
                 return (state, guard), metrics
 
-            (state, guard), metrics = jax.lax.scan(body, (state, guard), length=steps_per_dispatch)
+            (state, guard), metrics = jax.lax.scan(
+                body, (state, guard), fed_batches, length=steps_per_dispatch
+            )
             return state, guard, jax.tree.map(lambda m: m[-1], metrics)
-        for _ in range(steps_per_dispatch):
-            state, guard, metrics = update(state, guard)
+        for i in range(steps_per_dispatch):
+            fed_i = fed_batches and jax.tree.map(operator.itemgetter(i), fed_batches)
+            state, guard, metrics = update(state, guard, fed_i)
         return state, guard, metrics
 
     if mesh is None:
         return jax.jit(dispatch, donate_argnums=0)
     rep = sharding.replicated(mesh)
+    in_shardings = (rep, rep, sharding.batch_sharding(mesh, batch_axis=2)) if fed else (rep, rep)
     return jax.jit(
-        dispatch, in_shardings=(rep, rep), out_shardings=(rep, rep, rep), donate_argnums=0
+        dispatch, in_shardings=in_shardings, out_shardings=(rep, rep, rep), donate_argnums=0
     )
 
 
@@ -337,21 +357,21 @@ def resume_or_init(
 
 
 def save_checkpoint(
-    mgr, step: int, state: GANState, guard, metric_names, config, *, wait: bool = False
+    mgr, step: int, state: GANState, guard, metric_names, config, *, wait: bool = False, data=None
 ) -> None:
     """Save ``state`` at ``step`` unless the run has diverged (then raise DivergenceError).
 
     The divergence check is the host's only sync besides log steps: a non-finite metric since
     the start (the guard) or a non-finite value in the state itself means nothing is written,
     so the last good checkpoint stays the latest. Every process calls this (Orbax writes a
-    multi-process checkpoint together).
+    multi-process checkpoint together). ``data``: a host pipeline's position (JSON), if any.
     """
     problem = divergence.describe(guard, metric_names)
     if problem is None and not bool(divergence.all_finite(state)):
         problem = f"non-finite values in the state at step {step}"
     if problem is not None:
         raise _diverged(mgr, problem, step)
-    checkpointing.save(mgr, step, state, config.to_dict())
+    checkpointing.save(mgr, step, state, config.to_dict(), data)
     if wait:
         mgr.wait_until_finished()
 
@@ -370,6 +390,34 @@ def _diverged(mgr, problem: str, step: int) -> DivergenceError:
     )
 
 
+def open_host_input(run: Run, mgr, start: int, say=builtins.print) -> input_pipeline.HostInput:
+    """This process's iterator over a host dataset, at the position saved with step ``start``.
+
+    The checkpoint's ``data`` item holds the position (the same on every process); a run that
+    starts from scratch, or a checkpoint without one, starts at the beginning of the stream.
+    """
+    dc, tc = run.config.data, run.config.train
+    host_input = input_pipeline.HostInput(
+        run.dataset.host,
+        seed=run.config.seed,
+        layout=input_pipeline.Layout(tc.batch_size, tc.d_steps, jax.process_count()),
+        process_index=jax.process_index(),
+        num_threads=dc.get("num_threads", 4),
+        prefetch=dc.get("prefetch", 8),
+    )
+    saved = checkpointing.restore_data(mgr, start) if start else None
+    if saved is not None:
+        say("  " + host_input.restore(saved), flush=True)
+    elif start:
+        say(f"  input: the checkpoint at step {start} has no input position; from the start")
+    return host_input
+
+
+def feed(host_input: input_pipeline.HostInput, n: int, mesh: Mesh) -> dict:
+    """The next ``n`` updates' batches as global arrays (leaves (n, d_steps, B, ...))."""
+    return sharding.global_batch(host_input.next(n), mesh, batch_axis=2)
+
+
 def train_and_evaluate(
     config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, mesh: Mesh | None = None
 ) -> GANState:
@@ -385,6 +433,8 @@ def train_and_evaluate(
     run = build_run(config)
     mesh = sharding.make_mesh() if mesh is None else mesh
     sharding.check_batch_size(config.train.batch_size, mesh.size)
+    if run.dataset.on_host:
+        run.dataset.host.records()  # a missing dataset fails here, before the workdir is made
     workdir = prepare_workdir(workdir)
     mgr = checkpointing.manager(workdir, config.checkpoint.max_to_keep)
     try:
@@ -401,6 +451,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
     print = builtins.print if main_process else lambda *a, **k: None  # noqa: A001
     evaluator = evaluation.make_evaluator(run.dataset, ec)  # may train the extractor (cached)
     state, start = resume_or_init(run, mgr, workdir, mesh, say=print)
+    host_input = open_host_input(run, mgr, start, say=print) if run.dataset.on_host else None
     if main_process:
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
     if start >= tc.steps:
@@ -449,11 +500,13 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
             n = k if done + k <= next_stop(config, done) else 1
             if n not in dispatches:
                 dispatches[n] = make_dispatch(run, n, mesh)
+            # Host datasets: this process's rows of the next n updates' batches, made global.
+            fed = () if host_input is None else (feed(host_input, n, mesh),)
             # Between log steps the loop only dispatches device work: the data index comes from
             # the on-device state.step, and the guard turns any implicit host transfer into an
             # error.
             with jax.transfer_guard("disallow"):
-                state, guard, step_metrics = dispatches[n](state, guard)
+                state, guard, step_metrics = dispatches[n](state, guard, *fed)
             first, done = done == start, done + n
             logger.advance(n)
             if pending is not None:
@@ -478,8 +531,9 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
             if pending is not None and (reason is not None or save or sample or evaluate):
                 log(*pending)  # these steps sync the host anyway
                 pending = None
+            data = None if host_input is None else host_input.state()
             if reason is not None:
-                save_checkpoint(mgr, done, state, guard, step_metrics, config, wait=True)
+                save_checkpoint(mgr, done, state, guard, step_metrics, config, wait=True, data=data)
                 logger.message(
                     f"  {reason}: saved a checkpoint at step {done} in "
                     f"{mgr.directory / str(done)}; run the same command to resume"
@@ -488,7 +542,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> GANState:
             if save:
                 # The final save is synchronous, so a signal after the loop cannot cut it off.
                 save_checkpoint(
-                    mgr, done, state, guard, step_metrics, config, wait=done == tc.steps
+                    mgr, done, state, guard, step_metrics, config, wait=done == tc.steps, data=data
                 )
             t_aside = time.perf_counter()
             if sample:

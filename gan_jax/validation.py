@@ -8,6 +8,7 @@ from __future__ import annotations
 from gan_jax.data import DATASETS
 from gan_jax.errors import ConfigError
 from gan_jax.evaluation import EXTRACTORS
+from gan_jax.input_pipeline import FOLDER_PREFIX, TFDS_PREFIX, is_host_dataset
 from gan_jax.losses import OBJECTIVES
 from gan_jax.models import MODELS, RESOLUTIONS
 from gan_jax.optim import OPTIMIZERS
@@ -32,7 +33,17 @@ def _check_positive(key: str, value, kind=(int, float)) -> None:
 def validate(config) -> None:
     """Raise ConfigError on the first key whose value is not allowed."""
     _check_choice("objective.name", config.objective.name, OBJECTIVES)
-    _check_choice("data.name", config.data.name, DATASETS)
+    name = config.data.name
+    if is_host_dataset(name):
+        if name in (TFDS_PREFIX, FOLDER_PREFIX):
+            raise ConfigError("data.name", name, f"'{name}' followed by a dataset name or path")
+        for key in ("num_threads", "prefetch"):
+            value = config.data.get(key, 0)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"data.{key}", value, "a non-negative integer")
+    else:
+        allowed = sorted(DATASETS) + [f"{TFDS_PREFIX}<name>[/<config>]", f"{FOLDER_PREFIX}<path>"]
+        _check_choice("data.name", name, allowed)
     _check_choice("model.name", config.model.name, MODELS)
     for net in ("g", "d"):
         opt = config.optim[net]
