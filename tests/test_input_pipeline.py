@@ -6,6 +6,7 @@ wraps it in mock_data) and train.train_and_evaluate in process.
 
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -320,3 +321,69 @@ def test_mnist_trains_through_the_cli_with_two_updates_per_dispatch(tmp_path):
     assert all(np.isfinite(r["d/loss"]) for r in records)
     saved = json.loads((workdir / "checkpoints" / "4" / "data" / "metadata").read_text())
     assert saved["examples"] == 4 * 8
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_processes_feed_disjoint_shards_through_the_cli(tmp_path):
+    # Two JAX processes (one CPU device each, gloo on 127.0.0.1) train tfds:mnist together.
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
+    port, dump = free_port(), tmp_path / "dump"
+    dump.mkdir()
+    flags = [
+        "--config=configs/nsgan.py:mnist",
+        f"--workdir={tmp_path / 'run'}",
+        "--config.data.resolution=16",
+        "--config.model.width=8",
+        "--config.model.z_dim=16",
+        "--config.train.batch_size=8",
+        "--config.train.steps=3",
+        "--config.train.log_every=1",
+        "--config.train.sample_every=0",
+        "--config.data.num_threads=1",
+        f"--coordinator_address=127.0.0.1:{port}",
+        "--num_processes=2",
+    ]
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "tests/mock_tfds_main.py",
+                f"--num_examples={MOCK_EXAMPLES}",
+                f"--dump_batches={dump}",
+                *flags,
+                f"--process_id={i}",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    try:
+        errors = [p.communicate(timeout=400)[1] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+    for p, err in zip(procs, errors):
+        assert p.returncode == 0, err[-3000:]
+    parts = [np.load(dump / f"process_{i}.npy") for i in range(2)]
+    assert parts[0].shape == (3, 1, 4, 16, 16, 1)  # 3 updates of this process's 4 rows
+    rows = [{r.tobytes() for r in part.reshape(-1, 16 * 16)} for part in parts]
+    assert len(rows[0]) == len(rows[1]) == 12 and not rows[0] & rows[1]
+    with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
+        config = tiny_preset("mnist")
+        source = data.get_dataset(config.data).host
+        whole = HostInput(source, seed=0, layout=Layout(8, 1, 1), process_index=0).next(3)["x"]
+    np.testing.assert_array_equal(np.concatenate(parts, axis=2), whole)
+    saved = json.loads((tmp_path / "run" / "checkpoints" / "3" / "data" / "metadata").read_text())
+    assert saved["examples"] == 3 * 8 and saved["layout"]["process_count"] == 2
