@@ -188,8 +188,9 @@ def make_dispatch(
             )
             return state, guard, jax.tree.map(lambda m: m[-1], metrics)
         for i in range(steps_per_dispatch):
-            fed_i = fed_batches and jax.tree.map(operator.itemgetter(i), fed_batches)
-            state, guard, metrics = update(state, guard, fed_i)
+            # Update i's slice of the fed batches (None stays None: the batches are sampled).
+            batches = jax.tree.map(operator.itemgetter(i), fed_batches)
+            state, guard, metrics = update(state, guard, batches)
         return state, guard, metrics
 
     if mesh is None:

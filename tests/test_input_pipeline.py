@@ -141,6 +141,16 @@ def test_bad_dataset_names_are_one_clear_error(name, error, needle):
         train.build_run(config)
 
 
+def test_a_tfds_run_builds_without_its_data_and_fails_clearly_when_reading(tmp_path):
+    # Building models (e.g. to sample from a checkpoint) needs only TFDS's metadata.
+    config = default.get_config("cifar10")
+    config.data.tfds_data_dir = str(tmp_path)
+    run = train.build_run(config)
+    assert run.dataset.shape == (32, 32, 3)
+    with pytest.raises(DataError, match="tfds build cifar10"):
+        run.dataset.host.records()
+
+
 def test_empty_folder_is_one_clear_error(tmp_path):
     (tmp_path / "a").mkdir()
     with pytest.raises(DataError, match="no images"):
