@@ -2,7 +2,8 @@
 
 The original minimax GAN (Goodfellow et al. 2014): G minimises E[log(1 - D(G(z)))], the
 saturating loss. Kept for study; it trains worse than the non-saturating variant by design.
-DCGAN optimiser (Adam 2e-4, beta1 0.5). Presets: `:digits` (default), `:ring8`, `:grid25`.
+DCGAN optimiser (Adam 2e-4, beta1 0.5). Presets: `:digits` (default), `:ring8`, `:grid25`,
+`:mnist`, `:fashion_mnist`, `:cifar10`, `:celeba64` (TFDS data, see configs/default.py).
 """
 
 from configs import default

@@ -2,7 +2,8 @@
 
 Least squares GAN (Mao et al. 2016) with targets a=0 (fake), b=1 (real), c=1 (G's target), the
 0-1 coding; set objective.ls_a=-1, ls_b=1, ls_c=0 for the Pearson chi^2 variant.
-DCGAN optimiser (Adam 2e-4, beta1 0.5). Presets: `:digits` (default), `:ring8`, `:grid25`.
+DCGAN optimiser (Adam 2e-4, beta1 0.5). Presets: `:digits` (default), `:ring8`, `:grid25`,
+`:mnist`, `:fashion_mnist`, `:cifar10`, `:celeba64` (TFDS data, see configs/default.py).
 """
 
 from configs import default

@@ -2,7 +2,8 @@
 
 Wasserstein GAN with weight clipping, the recipe of Arjovsky et al. 2017 (Algorithm 1): critic
 weights clipped to [-0.01, 0.01], RMSProp lr 5e-5, 5 critic updates per generator update, batch
-64. Presets: `:digits` (default), `:ring8`, `:grid25`.
+64. Presets: `:digits` (default), `:ring8`, `:grid25`,
+`:mnist`, `:fashion_mnist`, `:cifar10`, `:celeba64` (TFDS data, see configs/default.py).
 """
 
 from configs import default

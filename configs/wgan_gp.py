@@ -3,7 +3,8 @@
 WGAN-GP, the recipe of Gulrajani et al. 2017 (Algorithm 1): gradient penalty lambda = 10 at
 random interpolates, Adam lr 1e-4 with betas (0, 0.9), 5 critic updates per generator update,
 and no BatchNorm in the critic (layer norm instead; the penalty is per sample).
-Presets: `:digits` (default), `:ring8`, `:grid25`.
+Presets: `:digits` (default), `:ring8`, `:grid25`,
+`:mnist`, `:fashion_mnist`, `:cifar10`, `:celeba64` (TFDS data, see configs/default.py).
 """
 
 from configs import default
