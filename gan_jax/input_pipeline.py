@@ -232,6 +232,7 @@ class Layout:
 
     @property
     def process_batch(self) -> int:
+        """Rows per process: ``sharding.process_batch_size`` when hosts have equal devices."""
         return self.batch_size // self.process_count
 
 
@@ -270,15 +271,22 @@ class HostInput:
         self._records = source.records()
         self._seed, self._layout, self._process = seed, layout, process_index
         self._read = grain.ReadOptions(num_threads=num_threads, prefetch_buffer_size=prefetch)
-        self._open(start=0)
+        self._start, self._updates, self._opened = 0, 0, None
 
-    def _open(self, start: int) -> None:
+    def _open(self, start: int) -> grain.DatasetIterator:
         self._start, self._updates = start, 0
         stream = process_stream(self._records, self._seed, self._layout, self._process, start)
-        self._iterator = iter(stream.to_iter_dataset(self._read))
+        self._opened = iter(stream.to_iter_dataset(self._read))
+        return self._opened
+
+    @property
+    def _iterator(self) -> grain.DatasetIterator:
+        # Opened on first use, so that a restore does not start threads for a discarded one.
+        return self._opened if self._opened is not None else self._open(self._start)
 
     def next(self, k: int = 1) -> dict[str, np.ndarray]:
-        batches = [next(self._iterator) for _ in range(k)]
+        iterator = self._iterator
+        batches = [next(iterator) for _ in range(k)]
         self._updates += k
         return {key: np.stack([b[key] for b in batches]) for key in batches[0]}
 
@@ -303,8 +311,7 @@ class HostInput:
         if saved.get("format") != STATE_FORMAT:
             raise DataError(f"the checkpoint's input state has an unknown format: {saved!r}")
         if Layout(**saved["layout"]) == self._layout:
-            self._open(start=saved["start"])
-            self._iterator.set_state(saved["iterator"])
+            self._open(start=saved["start"]).set_state(saved["iterator"])
             per_update = self._layout.batch_size * self._layout.d_steps
             self._updates = (saved["examples"] - saved["start"]) // per_update
             return f"input: restored the iterator at example {saved['examples']}"
