@@ -4,6 +4,7 @@ Training runs use the real entry points: gan_jax.main in a subprocess (tests/moc
 wraps it in mock_data) and train.train_and_evaluate in process.
 """
 
+import dataclasses
 import json
 import os
 import socket
@@ -19,7 +20,7 @@ from conftest import REPO
 from PIL import Image
 
 from configs import default
-from gan_jax import checkpointing, data, input_pipeline, train
+from gan_jax import checkpointing, data, divergence, input_pipeline, train
 from gan_jax.errors import ConfigError, DataError
 from gan_jax.input_pipeline import HostInput, HostSource, Layout
 
@@ -397,3 +398,44 @@ def test_two_processes_feed_disjoint_shards_through_the_cli(tmp_path):
     np.testing.assert_array_equal(np.concatenate(parts, axis=2), whole)
     saved = json.loads((tmp_path / "run" / "checkpoints" / "3" / "data" / "metadata").read_text())
     assert saved["examples"] == 3 * 8 and saved["layout"]["process_count"] == 2
+
+
+def point_run():
+    """An MLP run on a host source of 2D points (its k-update dispatch is a rolled scan)."""
+    records = grain.MapDataset.range(64).map(
+        lambda i: {"x": np.array([np.cos(i), np.sin(i)], np.float32), "label": np.int32(0)}
+    )
+    source = HostSource(lambda: records, (2,), 1)
+    config = default.get_config("ring8")
+    config.model.g_hidden = config.model.d_hidden = (16, 16)
+    config.train.batch_size, config.train.d_steps = 8, 2
+    base = train.build_run(config)
+    dataset = data.Dataset("points", (2,), None, 1, host=source)
+    return dataclasses.replace(base, dataset=dataset)
+
+
+@pytest.mark.parametrize(
+    "make_run",
+    [
+        point_run,  # rolled lax.scan over the fed batches
+        pytest.param("folder", marks=pytest.mark.slow),  # DCGAN: unrolled, ~50 s to compile
+    ],
+)
+def test_fed_dispatch_of_k_updates_equals_k_dispatches_of_one(tmp_path, make_run):
+    if make_run == "folder":
+        write_pngs(tmp_path)
+        config = tiny_preset("digits", **{"data.name": f"folder:{tmp_path}", "train.d_steps": 2})
+        run = train.build_run(config)
+    else:
+        run = make_run()
+    host_input = HostInput(run.dataset.host, seed=0, layout=Layout(8, 2, 1), process_index=0)
+    batches = jax.tree.map(jax.numpy.asarray, host_input.next(2))  # (2, d_steps, B, ...)
+    state = jax.jit(run.init_state)(jax.random.key(0))
+    guard = divergence.init_guard()
+    two, _, _ = train.make_dispatch(run, 2)(jax.tree.map(lambda a: a.copy(), state), guard, batches)
+    one = train.make_dispatch(run, 1)
+    for i in range(2):
+        state, guard, _ = one(state, guard, jax.tree.map(lambda a, i=i: a[i : i + 1], batches))
+    assert int(two.step) == int(state.step) == 2
+    for a, b in zip(jax.tree.leaves((two.g, two.d)), jax.tree.leaves((state.g, state.d))):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
