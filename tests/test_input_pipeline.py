@@ -27,6 +27,31 @@ from gan_jax.input_pipeline import HostInput, HostSource, Layout
 MOCK_EXAMPLES = 40
 
 
+@pytest.fixture(scope="module", autouse=True)
+def compile_once(tmp_path_factory):
+    """Identical tiny models here compile once: the RGB 16x16 folder run and the cifar10 CLI
+    run (in a subprocess, through the environment), the two mnist runs of the resume test.
+
+    Test-only: JAX's persistent compilation cache in a temp dir, so later runs of the same
+    program load it instead of compiling (each run builds new jit-ted functions, which the
+    in-memory cache cannot match). Switched off again for the other modules.
+    """
+    from jax._src import compilation_cache
+
+    keys = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
+    saved = {k: getattr(jax.config, k) for k in keys}
+    cache_dir = str(tmp_path_factory.mktemp("xla_cache"))
+    jax.config.update(keys[0], cache_dir)
+    jax.config.update(keys[1], 0.0)
+    compilation_cache.reset_cache()
+    # The same settings for subprocesses, as environment variables.
+    env = {"JAX_COMPILATION_CACHE_DIR": cache_dir}
+    yield {**env, "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+    for k, v in saved.items():
+        jax.config.update(k, v)
+    compilation_cache.reset_cache()
+
+
 def tiny_preset(preset, **overrides):
     config = default.get_config(preset)
     config.update_from_flattened_dict(
@@ -120,8 +145,9 @@ def test_folder_lists_images_recursively_with_class_subfolders_as_labels(tmp_pat
 
 def test_folder_of_generated_pngs_trains(tmp_path):
     write_pngs(tmp_path / "images")
-    config = tiny_preset("digits", **{"data.name": f"folder:{tmp_path / 'images'}"})
-    state = train.train_and_evaluate(config, tmp_path / "run")
+    # Two updates per dispatch: the unrolled fed path (and the cifar10 CLI test's program).
+    overrides = {"data.name": f"folder:{tmp_path / 'images'}", "train.steps_per_dispatch": 2}
+    state = train.train_and_evaluate(tiny_preset("digits", **overrides), tmp_path / "run")
     assert int(state.step) == 4
     records = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(r)["step"] for r in records] == [2, 4]
@@ -271,25 +297,25 @@ def recording(monkeypatch):
     return taken
 
 
-def test_cifar10_trains_and_resumes_reading_the_uninterrupted_runs_batches(
+def test_mnist_trains_and_resumes_reading_the_uninterrupted_runs_batches(
     tmp_path, monkeypatch, capsys
 ):
     taken = recording(monkeypatch)
     with tfds.testing.mock_data(num_examples=MOCK_EXAMPLES):
         # The batches an uninterrupted run reads: the first 4 updates of a fresh iterator.
-        config = tiny_preset("cifar10")
+        config = tiny_preset("mnist")
         layout = Layout(8, 1, 1)
         source = data.get_dataset(config.data).host
         fresh = HostInput(source, seed=0, layout=layout, process_index=0)
         uninterrupted = list(fresh.next(4)["x"])
         taken.clear()
         # 2 steps, a checkpoint, then the same command with train.steps=4 resumes from it.
-        train.train_and_evaluate(tiny_preset("cifar10", **{"train.steps": 2}), tmp_path)
+        train.train_and_evaluate(tiny_preset("mnist", **{"train.steps": 2}), tmp_path)
         capsys.readouterr()
         state = train.train_and_evaluate(config, tmp_path)
     assert "input: restored the iterator at example 16" in capsys.readouterr().out
     assert int(state.step) == 4
-    assert len(taken) == 4 and taken[0].shape == (1, 8, 16, 16, 3)  # (d_steps, B, R, R, C)
+    assert len(taken) == 4 and taken[0].shape == (1, 8, 16, 16, 1)  # (d_steps, B, R, R, C)
     for a, b in zip(uninterrupted, taken):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(taken[2], taken[0])  # the resumed run did not start over
@@ -301,11 +327,11 @@ def test_cifar10_trains_and_resumes_reading_the_uninterrupted_runs_batches(
     assert saved["examples"] == 4 * 8 and saved["layout"]["batch_size"] == 8
 
 
-def test_mnist_trains_through_the_cli_with_two_updates_per_dispatch(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
+def test_cifar10_trains_through_the_cli_with_two_updates_per_dispatch(tmp_path, compile_once):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu", **compile_once}
     workdir = tmp_path / "run"
     flags = [
-        "--config=configs/nsgan.py:mnist",
+        "--config=configs/nsgan.py:cifar10",
         f"--workdir={workdir}",
         "--config.data.resolution=16",
         "--config.model.width=8",
@@ -326,7 +352,7 @@ def test_mnist_trains_through_the_cli_with_two_updates_per_dispatch(tmp_path):
         timeout=300,
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "on tfds:mnist with dcgan" in res.stdout and "step      4/4" in res.stdout
+    assert "on tfds:cifar10 with dcgan" in res.stdout and "step      4/4" in res.stdout
     records = [json.loads(r) for r in (workdir / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [2, 4]
     assert all(np.isfinite(r["d/loss"]) for r in records)
