@@ -45,6 +45,7 @@ def get_config(arg=None):
     c.data.split = "train"  # the TFDS split read
     c.data.num_threads = 4  # grain threads decoding and resizing
     c.data.prefetch = 8  # generator updates' batches prepared ahead
+    c.data.num_points = 0  # ring8/grid25: a fixed training set of this many points; 0: endless
 
     c.model = ml_collections.ConfigDict()
     c.model.name = "dcgan"
@@ -56,6 +57,8 @@ def get_config(arg=None):
     c.model.downsample = "subpixel"  # dcgan critic: 'subpixel' or 'conv' (same function)
     c.model.g_hidden = (256, 256, 256)  # mlp
     c.model.d_hidden = (256, 256, 256)  # mlp
+    c.model.maxout_pieces = 5  # pacgan_mlp: pieces per maxout unit
+    c.model.pac = 1  # mlp, pacgan_mlp: D judges packs of this many samples (PacGAN); 1: off
 
     c.optim = ml_collections.ConfigDict()
     c.optim.g = ml_collections.ConfigDict(dict(name="adam", lr=2e-4, b1=0.5, b2=0.999))

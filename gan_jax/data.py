@@ -6,6 +6,10 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
 
 - ``ring8``: 8 Gaussians, means (cos 2 pi k/8, sin 2 pi k/8), std 0.01 (GAN-NOTES, VEEGAN).
 - ``grid25``: 25 Gaussians, means {-4, -2, 0, 2, 4}^2, std 0.05.
+- ``data.num_points = N > 0`` turns a mixture into a *fixed training set*: N points drawn once
+  from ``jax.random.key(0)`` (the same set for every run seed), then sampled uniformly with
+  replacement, as PacGAN trains on 100k points drawn once (arXiv 1712.04086, section 5.1).
+  0 (the default) keeps the endless stream.
 - ``digits``: scikit-learn's bundled 8x8 digits (1797 images, values 0..16), scaled to [-1, 1]
   and bilinearly resized to 16x16x1. Each batch draws distinct images uniformly at random.
 
@@ -74,17 +78,32 @@ def grid25_modes() -> np.ndarray:
     return np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
 
 
-def mixture(name: str, modes: np.ndarray, std: float) -> Dataset:
+# The key of the fixed training sets (data.num_points > 0): one set shared by all run seeds.
+FIXED_SET_KEY = 0
+
+
+def mixture(name: str, modes: np.ndarray, std: float, num_points: int = 0) -> Dataset:
+    """Equal-weight Gaussian mixture; an endless stream, or ``num_points`` points drawn once."""
     # A NumPy constant, turned into a jax value inside the traced sampler: a captured jax.Array
     # would be read back from the device when a program embedding it is compiled.
     means_np = np.asarray(modes, np.float32)
 
-    def sample(key: jax.Array, batch_size: int) -> Batch:
+    def stream(key: jax.Array, batch_size: int) -> Batch:
         means = jnp.asarray(means_np)
         key_c, key_n = jax.random.split(key)
         comp = jax.random.randint(key_c, (batch_size,), 0, means.shape[0])
         noise = jax.random.normal(key_n, (batch_size, means.shape[1]))
         return {"x": means[comp] + std * noise, "label": comp.astype(jnp.int32)}
+
+    if num_points == 0:
+        return Dataset(name, (modes.shape[1],), stream, len(modes), modes, std)
+    fixed = jax.device_get(
+        jax.jit(stream, static_argnums=1)(jax.random.key(FIXED_SET_KEY), num_points)
+    )
+
+    def sample(key: jax.Array, batch_size: int) -> Batch:
+        idx = jax.random.randint(key, (batch_size,), 0, num_points)
+        return {k: jnp.asarray(v)[idx] for k, v in fixed.items()}
 
     return Dataset(name, (modes.shape[1],), sample, len(modes), modes, std)
 
@@ -129,8 +148,8 @@ def host_dataset(cfg: Mapping[str, Any]) -> Dataset:
 
 # data.name -> builder taking the `data` config block.
 DATASETS: dict[str, Callable[[Mapping[str, Any]], Dataset]] = {
-    "ring8": lambda cfg: mixture("ring8", ring8_modes(), 0.01),
-    "grid25": lambda cfg: mixture("grid25", grid25_modes(), 0.05),
+    "ring8": lambda cfg: mixture("ring8", ring8_modes(), 0.01, cfg.get("num_points", 0)),
+    "grid25": lambda cfg: mixture("grid25", grid25_modes(), 0.05, cfg.get("num_points", 0)),
     "digits": lambda cfg: digits(cfg.get("resolution", 16)),
 }
 

@@ -17,6 +17,7 @@ NORMS = ("batch", "layer", "none")
 UPSAMPLES = ("subpixel", "conv_transpose")
 DOWNSAMPLES = ("subpixel", "conv")
 POINT_DATASETS = ("ring8", "grid25")
+POINT_MODELS = ("mlp", "pacgan_mlp")
 
 
 def _check_choice(key: str, value, allowed) -> None:
@@ -28,6 +29,11 @@ def _check_positive(key: str, value, kind=(int, float)) -> None:
     if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
         what = "a positive integer" if kind is int else "a positive number"
         raise ConfigError(key, value, what)
+
+
+def _check_non_negative_int(key: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(key, value, "a non-negative integer")
 
 
 def validate(config) -> None:
@@ -81,10 +87,28 @@ def validate(config) -> None:
             "per sample; BatchNorm mixes samples)",
         )
     points = config.data.name in POINT_DATASETS
-    if points and config.model.name != "mlp":
-        raise ConfigError(
-            "model.name", config.model.name, f"'mlp' for data.name={config.data.name!r}"
-        )
+    if points:
+        if config.model.name not in POINT_MODELS:
+            raise ConfigError(
+                "model.name",
+                config.model.name,
+                f"one of {list(POINT_MODELS)} for data.name={config.data.name!r}",
+            )
+        _check_non_negative_int("data.num_points", config.data.get("num_points", 0))
+        pac = config.model.get("pac", 1)
+        _check_positive("model.pac", pac, int)
+        if config.model.name == "pacgan_mlp":
+            _check_positive("model.maxout_pieces", config.model.maxout_pieces, int)
+        if config.train.batch_size % pac:
+            raise ConfigError(
+                "train.batch_size",
+                config.train.batch_size,
+                f"a multiple of model.pac={pac} (the discriminator judges packs of pac samples)",
+            )
+        if pac > 1 and config.objective.name == "wasserstein_gp":
+            raise ConfigError(
+                "model.pac", pac, "1 with objective.name='wasserstein_gp' (per-sample penalty)"
+            )
     if not points:
         if config.model.name != "dcgan":
             raise ConfigError("model.name", config.model.name, "'dcgan' for image datasets")
@@ -92,6 +116,14 @@ def validate(config) -> None:
         _check_choice("model.upsample", config.model.upsample, UPSAMPLES)
         _check_choice("model.downsample", config.model.downsample, DOWNSAMPLES)
         _check_positive("model.width", config.model.width, int)
+        if config.data.get("num_points", 0) != 0:
+            raise ConfigError(
+                "data.num_points",
+                config.data.num_points,
+                "0 for image datasets (ring8/grid25 only)",
+            )
+        if config.model.get("pac", 1) != 1:
+            raise ConfigError("model.pac", config.model.pac, "1 for image datasets (MLPs only)")
     if config.data.name == "digits" and config.train.batch_size * config.train.d_steps > 1797:
         raise ConfigError(
             "train.batch_size",

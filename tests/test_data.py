@@ -42,3 +42,27 @@ def test_digits_scaled_resized_and_distinct_within_a_batch():
 def test_unknown_dataset():
     with pytest.raises(KeyError, match="allowed"):
         data.get_dataset({"name": "mnist_typo"})
+
+
+def test_fixed_training_set_is_drawn_once_and_sampled_from():
+    ds = data.get_dataset({"name": "grid25", "num_points": 50})
+    again = data.get_dataset({"name": "grid25", "num_points": 50})
+    batch = jax.jit(ds.sample, static_argnums=1)(jax.random.key(3), 400)
+    x, label = np.asarray(batch["x"]), np.asarray(batch["label"])
+    pool = {tuple(p) for p in x.tolist()}
+    assert len(pool) <= 50  # every sample is one of the 50 fixed points
+    assert len(pool) > 40  # and they are drawn from across the set
+    np.testing.assert_array_equal(x, again.sample(jax.random.key(3), 400)["x"])
+    np.testing.assert_array_less(np.linalg.norm(x - ds.modes[label], axis=1), 5 * 0.05)
+    other = np.asarray(ds.sample(jax.random.key(4), 400)["x"])
+    assert not np.array_equal(x, other)
+    assert len(pool | {tuple(p) for p in other.tolist()}) <= 50  # the same 50 for every key
+
+
+def test_endless_stream_never_repeats_where_a_fixed_set_must():
+    endless = data.get_dataset({"name": "ring8"})
+    x = np.asarray(endless.sample(jax.random.key(0), 500)["x"])
+    assert len({tuple(p) for p in x.tolist()}) == 500
+    fixed = data.get_dataset({"name": "ring8", "num_points": 100})
+    y = np.asarray(fixed.sample(jax.random.key(0), 500)["x"])
+    assert len({tuple(p) for p in y.tolist()}) <= 100

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gan_jax.models import MODELS, DCGANDiscriminator, DCGANGenerator
+from gan_jax.models import MODELS, DCGANDiscriminator, DCGANGenerator, MaxoutDiscriminator
 from gan_jax.models.layers import StridedConv, SubPixelConvTranspose
 
 
@@ -104,3 +104,51 @@ def test_mlp_builder_shapes():
     x = g.apply(gv, jnp.ones((3, 2)), train=False)
     assert x.shape == (3, 2)
     assert d.apply(d.init(jax.random.key(1), x, train=False), x, train=False).shape == (3,)
+
+
+def test_maxout_takes_the_max_over_pieces_of_one_dense_layer():
+    from gan_jax.models.mlp import Maxout
+
+    layer = Maxout(units=3, pieces=4)
+    x = jax.random.normal(jax.random.key(0), (5, 2))
+    variables = layer.init(jax.random.key(1), x)
+    k, b = variables["params"]["dense"]["kernel"], variables["params"]["dense"]["bias"]
+    assert k.shape == (2, 12)
+    expected = np.max((np.asarray(x) @ np.asarray(k) + np.asarray(b)).reshape(5, 3, 4), axis=-1)
+    np.testing.assert_allclose(layer.apply(variables, x), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("pac", [1, 2, 4])
+def test_pacgan_networks_and_packing(pac):
+    cfg = {
+        "g_hidden": (400,) * 4,
+        "d_hidden": (200,) * 3,
+        "g_norm": "batch",
+        "maxout_pieces": 5,
+        "pac": pac,
+    }
+    g, d = MODELS["pacgan_mlp"](cfg, (2,))
+    assert isinstance(d, MaxoutDiscriminator)
+    gv = g.init(jax.random.key(0), jnp.zeros((2, 2)), train=False)  # as create_state does
+    dv = d.init(jax.random.key(1), jnp.zeros((2, 2)), train=False)
+    assert [gv["params"][f"dense{i}"]["kernel"].shape[1] for i in range(4)] == [400] * 4
+    assert "bias" not in gv["params"]["dense0"] and "norm0" in gv["batch_stats"]
+    assert dv["params"]["maxout0"]["dense"]["kernel"].shape == (2 * pac, 200 * 5)
+    assert dv["params"]["maxout2"]["dense"]["kernel"].shape == (200, 200 * 5)
+    np.testing.assert_allclose(np.std(dv["params"]["maxout1"]["dense"]["kernel"]), 0.02, rtol=0.05)
+    x = jax.random.normal(jax.random.key(2), (8, 2))
+    logits = d.apply(dv, x, train=True)
+    assert logits.shape == (8 // pac,)
+    # A pack's logit depends on its own pac samples only: change sample 0, only logit 0 moves.
+    moved = d.apply(dv, x.at[0].add(1.0), train=True)
+    assert moved[0] != logits[0]
+    np.testing.assert_array_equal(moved[1:], logits[1:])
+
+
+def test_mlp_discriminator_packs_too():
+    d = MODELS["mlp"](
+        {"g_hidden": (8,), "d_hidden": (8,), "g_norm": "none", "d_norm": "none", "pac": 2}, (2,)
+    )[1]
+    dv = d.init(jax.random.key(0), jnp.zeros((2, 2)), train=False)
+    assert dv["params"]["dense0"]["kernel"].shape == (4, 8)
+    assert d.apply(dv, jnp.ones((6, 2)), train=False).shape == (3,)

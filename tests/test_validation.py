@@ -44,7 +44,7 @@ def test_unknown_preset():
         load_config("wgan", "cifar_typo")
 
 
-@pytest.mark.parametrize("name", ["gan", "nsgan", "wgan", "wgan_gp", "lsgan", "default"])
+@pytest.mark.parametrize("name", ["gan", "nsgan", "wgan", "wgan_gp", "lsgan", "pacgan", "default"])
 @pytest.mark.parametrize("preset", [None, "ring8", "grid25"])
 def test_every_shipped_config_validates(name, preset):
     train.build_run(load_config(name, preset))
@@ -62,3 +62,33 @@ def test_recipes_follow_their_papers():
     assert load_config("nsgan").objective.name == "non_saturating"
     ls = load_config("lsgan").objective
     assert (ls.name, ls.ls_a, ls.ls_b, ls.ls_c) == ("least_squares", 0.0, 1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "name,preset,overrides,key",
+    [
+        ("nsgan", "grid25", {"data.num_points": -1}, "data.num_points"),
+        ("nsgan", None, {"data.num_points": 100}, "data.num_points"),
+        ("nsgan", "ring8", {"model.pac": 0}, "model.pac"),
+        ("nsgan", None, {"model.pac": 2}, "model.pac"),
+        ("pacgan", "grid25", {"model.pac": 3}, "train.batch_size"),
+        ("wgan_gp", "ring8", {"model.pac": 2}, "model.pac"),
+        ("pacgan", "grid25", {"model.maxout_pieces": 0}, "model.maxout_pieces"),
+        ("nsgan", "ring8", {"model.name": "dcgan"}, "model.name"),
+        ("nsgan", None, {"model.name": "pacgan_mlp"}, "model.name"),
+    ],
+)
+def test_bad_packing_and_fixed_set_keys(name, preset, overrides, key):
+    cfg = load_config(name, preset, **overrides)
+    with pytest.raises(ConfigError) as err:
+        train.build_run(cfg)
+    assert err.value.key == key and "allowed" in str(err.value)
+
+
+def test_pacgan_config_follows_the_paper():
+    c = load_config("pacgan", "grid25")
+    assert c.model.name == "pacgan_mlp" and c.objective.name == "non_saturating"
+    assert tuple(c.model.g_hidden) == (400,) * 4 and c.model.g_norm == "batch"
+    assert tuple(c.model.d_hidden) == (200,) * 3 and c.model.maxout_pieces == 5
+    assert (c.optim.d.lr, c.optim.d.b1, c.optim.g.b1) == (1e-4, 0.8, 0.8)
+    assert (c.train.batch_size, c.data.num_points, c.model.z_dim) == (100, 100_000, 2)

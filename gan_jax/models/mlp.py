@@ -1,4 +1,15 @@
-"""Multi-layer perceptrons for low-dimensional data (the 2D mixtures)."""
+"""Multi-layer perceptrons for low-dimensional data (the 2D mixtures).
+
+``MLPGenerator`` / ``MLPDiscriminator`` are the plain families. ``MaxoutDiscriminator`` is the
+PacGAN discriminator (Lin et al. 2018, arXiv 1712.04086, section 5.1, after VEEGAN's): maxout
+layers (Goodfellow et al. 2013, arXiv 1302.4389), each a Dense layer to ``units * pieces``
+features followed by a max over the ``pieces`` of every unit.
+
+Packing (PacGAN, section 3): a discriminator with ``pac = m`` judges m samples at once. Its input
+batch (B, D) is reshaped to (B / m, m D), consecutive samples concatenated, so it returns B / m
+logits; real packs hold only real samples and fake packs only generated ones. The losses average
+over whatever number of logits they get, so the steps need no change. ``pac = 1`` is a plain GAN.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +17,29 @@ from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 from gan_jax.models.layers import norm_layer
+
+
+def _kernel_init(init_std: float | None) -> nn.initializers.Initializer:
+    """N(0, init_std^2) weights (PacGAN uses 0.02), or flax's default LeCun normal."""
+    return nn.initializers.lecun_normal() if init_std is None else nn.initializers.normal(init_std)
+
+
+def pack(x: jax.Array, pac: int) -> jax.Array:
+    """(B, ...) -> (B / pac, pac * prod(...)): consecutive samples concatenated (PacGAN)."""
+    if x.shape[0] % pac:
+        raise ValueError(f"batch of {x.shape[0]} samples does not split into packs of {pac}")
+    return x.reshape(x.shape[0] // pac, -1)
+
+
+def _pack_module_input(module: nn.Module, x: jax.Array, pac: int) -> jax.Array:
+    # gan_jax.steps.create_state initialises on a dummy batch of 2; repeat it so that any pac
+    # divides it (the parameter shapes depend only on the packed width).
+    if module.is_initializing() and x.shape[0] % pac:
+        x = jnp.tile(x, (pac,) + (1,) * (x.ndim - 1))
+    return pack(x, pac)
 
 
 class MLPGenerator(nn.Module):
@@ -16,28 +48,65 @@ class MLPGenerator(nn.Module):
     out_dim: int = 2
     hidden: Sequence[int] = (512, 512, 512)
     norm: str = "none"
+    init_std: float | None = None
 
     @nn.compact
     def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
+        init, bias = _kernel_init(self.init_std), self.norm != "batch"
         x = z
         for i, width in enumerate(self.hidden):
-            x = nn.Dense(width, use_bias=self.norm != "batch", name=f"dense{i}")(x)
+            x = nn.Dense(width, use_bias=bias, kernel_init=init, name=f"dense{i}")(x)
             x = norm_layer(self.norm, train, name=f"norm{i}")(x)
             x = nn.relu(x)
-        return nn.Dense(self.out_dim, name="out")(x)
+        return nn.Dense(self.out_dim, kernel_init=init, name="out")(x)
 
 
 class MLPDiscriminator(nn.Module):
-    """x -> [Dense -> norm -> LeakyReLU(0.2)] * len(hidden) -> Dense(1); returns (B,) logits."""
+    """x -> [Dense -> norm -> LeakyReLU(0.2)] * len(hidden) -> Dense(1); (B / pac,) logits."""
 
     hidden: Sequence[int] = (512, 512, 512)
     norm: str = "none"
+    pac: int = 1
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
-        x = x.reshape(x.shape[0], -1)
+        x = _pack_module_input(self, x, self.pac)
         for i, width in enumerate(self.hidden):
             x = nn.Dense(width, use_bias=self.norm != "batch", name=f"dense{i}")(x)
             x = norm_layer(self.norm, train, name=f"norm{i}")(x)
             x = nn.leaky_relu(x, 0.2)
         return nn.Dense(1, name="out")(x)[:, 0]
+
+
+class Maxout(nn.Module):
+    """h_j = max_k (W x + b)_{j, k}, k < pieces (Goodfellow et al. 2013, eq. 1)."""
+
+    units: int
+    pieces: int
+    kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        y = nn.Dense(self.units * self.pieces, kernel_init=self.kernel_init, name="dense")(x)
+        return jnp.max(y.reshape(*y.shape[:-1], self.units, self.pieces), axis=-1)
+
+
+class MaxoutDiscriminator(nn.Module):
+    """x -> pack -> Maxout(units, pieces) * len(hidden) -> Dense(1); (B / pac,) logits.
+
+    PacGAN's 2D discriminator is hidden=(200, 200, 200), pieces=5, weights N(0, 0.02^2).
+    """
+
+    hidden: Sequence[int] = (200, 200, 200)
+    pieces: int = 5
+    pac: int = 1
+    init_std: float | None = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
+        del train  # no BatchNorm or dropout: the same function in both modes
+        init = _kernel_init(self.init_std)
+        x = _pack_module_input(self, x, self.pac)
+        for i, units in enumerate(self.hidden):
+            x = Maxout(units, self.pieces, kernel_init=init, name=f"maxout{i}")(x)
+        return nn.Dense(1, kernel_init=init, name="out")(x)[:, 0]
