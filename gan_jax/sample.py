@@ -24,7 +24,6 @@ flags.DEFINE_string("workdir", None, "Run directory holding checkpoints/.")
 flags.DEFINE_integer("num", 2500, "Number of samples.")
 flags.DEFINE_string("out", None, "Output .npy path.")
 flags.DEFINE_integer("seed", None, "Noise seed; default: the run's evaluation noise.")
-flags.mark_flags_as_required(["workdir", "out"])
 FLAGS = flags.FLAGS
 
 
@@ -49,4 +48,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # Required only for the CLI: importing draw / load_run (experiments do) must not demand them.
+    flags.mark_flags_as_required(["workdir", "out"])
     app.run(main)

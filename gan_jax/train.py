@@ -136,11 +136,11 @@ def sample_batches(dataset: Dataset, d_steps: int, batch_size: int, key, step) -
 
 
 # Model families whose multi-update dispatch is a rolled lax.scan; all others are unrolled.
-ROLLED_MODELS = ("mlp",)
+ROLLED_MODELS = ("mlp", "pacgan_mlp")
 
 
 def make_dispatch(
-    run: Run, steps_per_dispatch: int = 1, mesh: Mesh | None = None
+    run: Run, steps_per_dispatch: int = 1, mesh: Mesh | None = None, *, jit: bool = True
 ) -> Callable[..., tuple[GANState, divergence.Guard, dict]]:
     """``(state, guard) -> (state, guard, metrics)``: ``steps_per_dispatch`` generator updates.
 
@@ -160,6 +160,10 @@ def make_dispatch(
     their dispatch is ``(state, guard, batches) -> ...`` with the k updates' batches stacked on
     the host (leaves (k, d_steps, B, ...), split over the mesh along B): one transfer per call,
     so k > 1 still saves the per-call overhead, at the cost of k updates of input in memory.
+
+    ``jit=False`` returns the pure function, with an optional fourth argument ``seed`` (default
+    ``config.seed``) whose data stream it samples: ``jax.vmap`` over states, guards and seeds
+    trains several seeds in one program (experiments/mode_collapse_2d.py).
     """
     tc = run.config.train
     fed = run.dataset.on_host
@@ -167,20 +171,20 @@ def make_dispatch(
     layout = None if mesh is None else sharding.batch_sharding(mesh, batch_axis=1)
     rolled = run.config.model.name in ROLLED_MODELS
 
-    def update(state, guard, batches=None):
+    def update(state, guard, batches=None, seed=run.config.seed):
         if batches is None:
-            data_key = jax.random.fold_in(jax.random.key(run.config.seed), ROLE_DATA)
+            data_key = jax.random.fold_in(jax.random.key(seed), ROLE_DATA)
             batches = sample_batches(run.dataset, tc.d_steps, tc.batch_size, data_key, state.step)
         if layout is not None:
             batches = jax.lax.with_sharding_constraint(batches, layout)
         state, metrics = step_fn(state, batches)
         return state, divergence.update_guard(guard, metrics, state.step), metrics
 
-    def dispatch(state, guard, fed_batches=None):
+    def dispatch(state, guard, fed_batches=None, seed=run.config.seed):
         if rolled and steps_per_dispatch > 1:
 
             def body(carry, batches):
-                state, guard, metrics = update(*carry, batches)
+                state, guard, metrics = update(*carry, batches, seed)
                 return (state, guard), metrics
 
             (state, guard), metrics = jax.lax.scan(
@@ -190,9 +194,11 @@ def make_dispatch(
         for i in range(steps_per_dispatch):
             # Update i's slice of the fed batches (None stays None: the batches are sampled).
             batches = jax.tree.map(operator.itemgetter(i), fed_batches)
-            state, guard, metrics = update(state, guard, batches)
+            state, guard, metrics = update(state, guard, batches, seed)
         return state, guard, metrics
 
+    if not jit:
+        return dispatch
     if mesh is None:
         return jax.jit(dispatch, donate_argnums=0)
     rep = sharding.replicated(mesh)

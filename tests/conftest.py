@@ -10,7 +10,7 @@ import pathlib
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan", "pacgan")
+CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan", "pacgan", "grid25_best")
 
 
 def load_config(name: str, preset: str | None = None, **overrides):
