@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -161,3 +162,13 @@ def test_optimal_discriminator_notebook_runs_and_agrees_with_theory(tmp_path):
         assert r["v_trained"] <= r["two_js_minus_log4"] + 1e-5
         # 200 steps of a 16-unit D climb towards the bound (the full run gets within 0.003).
         assert r["values"][0] < r["values"][-1] and r["v_gap"] < 0.3
+
+
+def test_experiments_readme_snippets_run_on_the_committed_samples(monkeypatch):
+    """The re-count snippet of experiments/README.md runs on the committed grid25 samples."""
+    monkeypatch.chdir(REPO)
+    readme = (REPO / "experiments" / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    assert blocks
+    for block in blocks:
+        exec(compile(block, "experiments/README.md", "exec"), {})
