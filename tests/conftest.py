@@ -10,7 +10,8 @@ import pathlib
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan", "pacgan", "grid25_best")
+CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan")
+CONFIG_NAMES_2D = ("pacgan", "grid25_best")  # 2D-only recipes (their default preset is grid25)
 
 
 def load_config(name: str, preset: str | None = None, **overrides):

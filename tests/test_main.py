@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import CONFIG_NAMES, REPO, load_config, tiny
+from conftest import CONFIG_NAMES, CONFIG_NAMES_2D, REPO, load_config, tiny
 
 from gan_jax import metrics, train
 from gan_jax.data import ring8_modes
@@ -23,7 +23,7 @@ def run_cli(*args, timeout=300):
     )
 
 
-@pytest.mark.parametrize("name", CONFIG_NAMES)
+@pytest.mark.parametrize("name", CONFIG_NAMES + CONFIG_NAMES_2D)
 @pytest.mark.parametrize("preset", [None, "grid25"])
 def test_tiny_run_of_every_config_leaves_its_outputs(tmp_path, name, preset):
     cfg = tiny(load_config(name, preset))
