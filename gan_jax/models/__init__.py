@@ -2,7 +2,13 @@
 
 Each builder takes the ``model`` config block and the data's sample shape (without the batch
 axis) and returns two Flax Linen modules with signature ``module(inputs, train: bool)``; the
-discriminator returns one logit (or critic score) per sample, shape (B,).
+discriminator returns one logit (or critic score) per sample, shape (B,). Calls are
+``module(inputs, labels, train=...)``: ``labels`` (B,) int32 class labels, used when the model is
+conditional (``model.num_classes > 0``) and ignored (may be None) otherwise. How a family
+conditions: concatenation for ``mlp`` and ``dcgan`` (Mirza & Osindero 2014); class-conditional
+BatchNorm in G and a projection discriminator for ``resnet`` (Miyato & Koyama 2018).
+``model.d_spectral_norm`` wraps every critic layer in spectral normalisation (Miyato et al.
+2018); the ``resnet`` family is the SNGAN architecture.
 """
 
 from __future__ import annotations
@@ -14,14 +20,21 @@ import flax.linen as nn
 
 from gan_jax.models.dcgan import RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.mlp import MLPDiscriminator, MLPGenerator
+from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 Builder = Callable[[Mapping[str, Any], tuple[int, ...]], tuple[nn.Module, nn.Module]]
 
 
 def _mlp(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     (dim,) = shape
-    g = MLPGenerator(out_dim=dim, hidden=tuple(cfg["g_hidden"]), norm=cfg["g_norm"])
-    d = MLPDiscriminator(hidden=tuple(cfg["d_hidden"]), norm=cfg["d_norm"])
+    k = cfg.get("num_classes", 0)
+    g = MLPGenerator(out_dim=dim, hidden=tuple(cfg["g_hidden"]), norm=cfg["g_norm"], num_classes=k)
+    d = MLPDiscriminator(
+        hidden=tuple(cfg["d_hidden"]),
+        norm=cfg["d_norm"],
+        num_classes=k,
+        spectral_norm=cfg.get("d_spectral_norm", False),
+    )
     return g, d
 
 
@@ -33,17 +46,37 @@ def _dcgan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, n
         channels=channels,
         norm=cfg["g_norm"],
         upsample=cfg["upsample"],
+        num_classes=cfg.get("num_classes", 0),
     )
     d = DCGANDiscriminator(
         resolution=resolution,
         width=cfg["width"],
         norm=cfg["d_norm"],
         downsample=cfg.get("downsample", "subpixel"),
+        num_classes=cfg.get("num_classes", 0),
+        spectral_norm=cfg.get("d_spectral_norm", False),
     )
     return g, d
 
 
-MODELS: dict[str, Builder] = {"mlp": _mlp, "dcgan": _dcgan}
+def _resnet(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """SNGAN ResNets: D has ``model.width`` channels, G twice as many (SNGAN: 128 and 256)."""
+    resolution, _, channels = shape
+    k = cfg.get("num_classes", 0)
+    g = ResNetGenerator(
+        resolution=resolution,
+        width=2 * cfg["width"],
+        channels=channels,
+        norm=cfg["g_norm"],
+        num_classes=k,
+    )
+    d = ResNetDiscriminator(
+        width=cfg["width"], num_classes=k, spectral_norm=cfg.get("d_spectral_norm", False)
+    )
+    return g, d
+
+
+MODELS: dict[str, Builder] = {"mlp": _mlp, "dcgan": _dcgan, "resnet": _resnet}
 
 __all__ = [
     "MODELS",
@@ -52,4 +85,6 @@ __all__ = [
     "DCGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "ResNetDiscriminator",
+    "ResNetGenerator",
 ]
