@@ -11,6 +11,8 @@ import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan")
+# Recipes of a single dataset (no :grid25 preset): conditional digits and the ResNet SNGAN.
+IMAGE_CONFIG_NAMES = ("cgan", "sngan", "sngan:projection")
 
 
 def load_config(name: str, preset: str | None = None, **overrides):
@@ -31,7 +33,7 @@ def tiny(cfg):
     cfg.train.log_every = 1
     cfg.train.sample_every = 0
     cfg.eval.num_samples = 64
-    if cfg.model.name == "dcgan":
+    if cfg.model.name in ("dcgan", "resnet"):
         cfg.model.width = 8
         cfg.train.batch_size = 8
     else:
