@@ -16,7 +16,7 @@ resamples and the identity otherwise. Every critic layer is spectrally normalise
 ``spectral_norm`` is set (the SNGAN recipe). The projection discriminator adds
 <embed(y), phi(x)> to the logit (Miyato & Koyama 2018, eq. 3), with the class embedding
 spectrally normalised as in their code. Initialisation: Glorot uniform, as in the Chainer
-reference. No BatchNorm in the critic.
+reference. No BatchNorm in the critic; G's layers that feed a BatchNorm carry no bias.
 """
 
 from __future__ import annotations
@@ -48,8 +48,10 @@ def _avg_pool(x: jax.Array) -> jax.Array:
     return nn.avg_pool(x, (2, 2), strides=(2, 2))
 
 
-def _conv(features: int, size: int, name: str) -> nn.Conv:
-    return nn.Conv(features, (size, size), padding="SAME", kernel_init=_INIT, name=name)
+def _conv(features: int, size: int, name: str, use_bias: bool = True) -> nn.Conv:
+    return nn.Conv(
+        features, (size, size), padding="SAME", use_bias=use_bias, kernel_init=_INIT, name=name
+    )
 
 
 class _GNorm(nn.Module):
@@ -74,11 +76,21 @@ class GBlock(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None, train: bool) -> jax.Array:
+        bias = _g_bias(self.norm, self.num_classes)
         h = nn.relu(_GNorm(self.num_classes, self.norm, name="norm1")(x, labels, train))
-        h = _conv(self.features, 3, "conv1")(_upsample(h))
+        h = _conv(self.features, 3, "conv1", bias)(_upsample(h))
         h = nn.relu(_GNorm(self.num_classes, self.norm, name="norm2")(h, labels, train))
-        h = _conv(self.features, 3, "conv2")(h)
-        return h + _conv(self.features, 1, "shortcut")(_upsample(x))
+        h = _conv(self.features, 3, "conv2", bias)(h)
+        return h + _conv(self.features, 1, "shortcut", bias)(_upsample(x))
+
+
+def _g_bias(norm: str, num_classes: int) -> bool:
+    """Whether G's layers that feed a BatchNorm get a bias: not when there is a BatchNorm.
+
+    BatchNorm removes a bias, so its gradient is zero up to rounding and Adam would turn that
+    rounding noise into updates of size lr (as in dcgan.py; the Chainer reference keeps them).
+    """
+    return norm != "batch" and not num_classes
 
 
 class ResNetGenerator(nn.Module):
@@ -93,7 +105,8 @@ class ResNetGenerator(nn.Module):
         self, z: jax.Array, labels: jax.Array | None = None, train: bool = True
     ) -> jax.Array:
         ch = self.width
-        x = nn.Dense(4 * 4 * ch, kernel_init=_INIT, name="project")(z)
+        bias = _g_bias(self.norm, self.num_classes)
+        x = nn.Dense(4 * 4 * ch, use_bias=bias, kernel_init=_INIT, name="project")(z)
         x = x.reshape(z.shape[0], 4, 4, ch)
         for i in range(num_up_blocks(self.resolution)):
             x = GBlock(ch, self.num_classes, self.norm, name=f"block{i}")(x, labels, train)
