@@ -77,7 +77,7 @@ CONFIGS = {
             "data.resolution": 16,
             "model.width": 8,
             "model.z_dim": 16,
-            "train.d_steps": 2,
+            "train.d_steps": 1,
             "train.batch_size": 16,
             "train.steps": 2,
             "train.log_every": 2,
