@@ -59,6 +59,11 @@ def get_config(arg=None):
     c.model.d_hidden = (256, 256, 256)  # mlp
     c.model.maxout_pieces = 5  # pacgan_mlp: pieces per maxout unit
     c.model.pac = 1  # mlp, pacgan_mlp: D judges packs of this many samples (PacGAN); 1: off
+    # Conditional GAN on the dataset's labels when > 0 (must equal its number of classes):
+    # concatenation for mlp/dcgan, conditional BatchNorm + projection critic for resnet.
+    c.model.num_classes = 0
+    c.model.d_spectral_norm = False  # spectral normalisation of every critic layer (SNGAN)
+    c.model.g_ema_decay = 0.0  # samples/evaluation from an EMA of G with this decay; 0: off
 
     c.optim = ml_collections.ConfigDict()
     c.optim.g = ml_collections.ConfigDict(dict(name="adam", lr=2e-4, b1=0.5, b2=0.999))

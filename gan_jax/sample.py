@@ -1,10 +1,11 @@
 """Draw generator samples from a run's latest checkpoint into a .npy file.
 
-    python -m gan_jax.sample --workdir=DIR --num=N --out=FILE.npy [--seed=S]
+    python -m gan_jax.sample --workdir=DIR --num=N --out=FILE.npy [--seed=S] [--label=C]
 
 Images come out NHWC in [-1, 1], 2D data as (N, 2). The noise is drawn from --seed (default: the
 run's evaluation noise, the one its sample pictures and eval.json use); BatchNorm runs in
-inference mode.
+inference mode. Runs that keep a generator EMA sample from it. Conditional runs draw class
+--label for every sample (default: the classes in turn, 0, 1, ..., K-1, 0, ...).
 """
 
 from __future__ import annotations
@@ -24,15 +25,39 @@ flags.DEFINE_string("workdir", None, "Run directory holding checkpoints/.")
 flags.DEFINE_integer("num", 2500, "Number of samples.")
 flags.DEFINE_string("out", None, "Output .npy path.")
 flags.DEFINE_integer("seed", None, "Noise seed; default: the run's evaluation noise.")
+flags.DEFINE_integer("label", None, "Conditional runs: the class of every sample; default: all.")
 FLAGS = flags.FLAGS
 
 
-def draw(workdir: str | pathlib.Path, num: int, seed: int | None = None) -> np.ndarray:
+def draw(
+    workdir: str | pathlib.Path,
+    num: int,
+    seed: int | None = None,
+    labels: int | np.ndarray | None = None,
+) -> np.ndarray:
+    """``num`` samples of the run in ``workdir``; ``labels`` (conditional runs): one class for
+    all samples, or one per sample; default: the classes in turn."""
     run, state, _ = load_run(workdir)
+    label_array = requested_labels(run, num, labels)
     if seed is None:
-        return sample_images(run, state, num)
+        return sample_images(run, state, num, labels=label_array)
     z = jax.random.normal(jax.random.key(seed), (num, run.config.model.z_dim))
-    return np.asarray(jax.jit(generate)(state, z))
+    if label_array is None:
+        label_array = run.fixed_labels(num)
+    return np.asarray(jax.jit(generate)(state, z, label_array))
+
+
+def requested_labels(run, num: int, labels: int | np.ndarray | None) -> jax.Array | None:
+    """The labels to generate, checked against the run (GanJaxError on a bad request)."""
+    if labels is None:
+        return None
+    k = run.num_classes
+    if not k:
+        raise GanJaxError(f"--label={labels} is not allowed: this run is not conditional")
+    array = np.broadcast_to(np.asarray(labels, dtype=np.int64), (num,))
+    if array.min() < 0 or array.max() >= k:
+        raise GanJaxError(f"--label={labels} is not allowed; allowed: 0 <= label < {k}")
+    return jax.numpy.asarray(array, dtype=jax.numpy.int32)
 
 
 def main(argv):
@@ -40,7 +65,7 @@ def main(argv):
     if FLAGS.num <= 0:
         sys.exit(f"gan_jax: --num={FLAGS.num} is not allowed; allowed: a positive integer")
     try:
-        samples = draw(FLAGS.workdir, FLAGS.num, FLAGS.seed)
+        samples = draw(FLAGS.workdir, FLAGS.num, FLAGS.seed, FLAGS.label)
     except GanJaxError as e:
         sys.exit(f"gan_jax: {e}")
     np.save(FLAGS.out, samples)

@@ -65,7 +65,7 @@ from gan_jax.steps import (
     generate,
     make_train_step,
 )
-from gan_jax.validation import validate
+from gan_jax.validation import validate, validate_for_dataset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +87,18 @@ class Run:
             d_tx=make_optimizer(self.config.optim.d),
             z_dim=self.config.model.z_dim,
             sample_shape=self.dataset.shape,
+            g_ema=self.ema_decay > 0,
         )
+
+    @property
+    def num_classes(self) -> int:
+        """Classes a conditional model is conditioned on; 0 when unconditional."""
+        return int(self.config.model.get("num_classes", 0))
+
+    @property
+    def ema_decay(self) -> float:
+        """The generator EMA's decay; 0 when the run keeps no EMA."""
+        return float(self.config.model.get("g_ema_decay", 0.0))
 
     def abstract_state(self) -> GANState:
         return jax.eval_shape(self.init_state, jax.random.key(self.config.seed))
@@ -97,12 +108,18 @@ class Run:
         key = jax.random.fold_in(jax.random.key(self.config.seed), ROLE_EVAL)
         return jax.random.normal(key, (n, self.config.model.z_dim))
 
+    def fixed_labels(self, n: int) -> jax.Array | None:
+        """The evaluation labels of a conditional run: 0, 1, ..., K-1, 0, 1, ... (else None)."""
+        k = self.num_classes
+        return jax.numpy.arange(n, dtype=jax.numpy.int32) % k if k else None
+
 
 def build_run(config: ml_collections.ConfigDict) -> Run:
     """Validate ``config`` and build its components (raises ConfigError on a bad value)."""
     validate(config)
     dataset = get_dataset(config.data)
     evaluation.resolve_extractor(dataset, config.eval.extractor)  # ConfigError if it does not fit
+    validate_for_dataset(config, dataset)
     generator, discriminator = MODELS[config.model.name](config.model, dataset.shape)
     return Run(config, dataset, get_objective(config.objective), generator, discriminator)
 
@@ -167,7 +184,14 @@ def make_dispatch(
     """
     tc = run.config.train
     fed = run.dataset.on_host
-    step_fn = make_train_step(run.objective, run.config.model.z_dim, jit=False, mesh=mesh)
+    step_fn = make_train_step(
+        run.objective,
+        run.config.model.z_dim,
+        jit=False,
+        mesh=mesh,
+        num_classes=run.num_classes,
+        ema_decay=run.ema_decay,
+    )
     layout = None if mesh is None else sharding.batch_sharding(mesh, batch_axis=1)
     rolled = run.config.model.name in ROLLED_MODELS
 
@@ -220,11 +244,26 @@ def next_stop(config: ml_collections.ConfigDict, done: int) -> int:
     return min([tc.steps] + [(done // p + 1) * p for p in periods])
 
 
-def sample_images(run: Run, state: GANState, n: int, batch: int = 500) -> np.ndarray:
-    """``n`` generator samples from the fixed evaluation noise, BatchNorm in inference mode."""
+def sample_images(
+    run: Run, state: GANState, n: int, batch: int = 500, labels: jax.Array | None = None
+) -> np.ndarray:
+    """``n`` generator samples from the fixed evaluation noise, BatchNorm in inference mode.
+
+    The EMA generator when the run keeps one (``steps.generate``). Conditional runs generate
+    ``labels`` (default: the classes in turn, ``Run.fixed_labels``).
+    """
     z = run.fixed_noise(n)
+    if labels is None:
+        labels = run.fixed_labels(n)
     gen = jax.jit(generate)
-    return np.concatenate([np.asarray(gen(state, z[i : i + batch])) for i in range(0, n, batch)])
+    return np.concatenate(
+        [
+            np.asarray(
+                gen(state, z[i : i + batch], None if labels is None else labels[i : i + batch])
+            )
+            for i in range(0, n, batch)
+        ]
+    )
 
 
 def default_workdir(config_arg: str) -> str:
@@ -274,7 +313,8 @@ def write_samples(
         return
     pts = sample_images(run, state, run.config.eval.num_samples)
     _, _, grid = plotting.field_grid(ds.modes)
-    field = critic_field(state, grid)
+    # A conditional critic has one field per class: no contours then.
+    field = None if run.num_classes else critic_field(state, grid)
     if not logger.active:
         return
     result = metrics.mode_metrics(pts, ds.modes, ds.mode_std)

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from gan_jax.data import DATASETS
+from gan_jax.data import DATASETS, Dataset
 from gan_jax.errors import ConfigError
 from gan_jax.evaluation import EXTRACTORS
 from gan_jax.input_pipeline import FOLDER_PREFIX, TFDS_PREFIX, is_host_dataset
@@ -18,6 +18,7 @@ UPSAMPLES = ("subpixel", "conv_transpose")
 DOWNSAMPLES = ("subpixel", "conv")
 POINT_DATASETS = ("ring8", "grid25")
 POINT_MODELS = ("mlp", "pacgan_mlp")
+IMAGE_MODELS = ("dcgan", "resnet")
 
 
 def _check_choice(key: str, value, allowed) -> None:
@@ -80,6 +81,7 @@ def validate(config) -> None:
         )
     _check_choice("model.g_norm", config.model.g_norm, NORMS)
     _check_choice("model.d_norm", config.model.d_norm, NORMS)
+    _check_conditioning_and_ema(config.model)
     if config.objective.name == "wasserstein":
         _check_positive("objective.clip", config.objective.clip)
     if config.objective.name == "wasserstein_gp" and config.model.d_norm == "batch":
@@ -113,8 +115,14 @@ def validate(config) -> None:
                 "model.pac", pac, "1 with objective.name='wasserstein_gp' (per-sample penalty)"
             )
     if not points:
-        if config.model.name != "dcgan":
-            raise ConfigError("model.name", config.model.name, "'dcgan' for image datasets")
+        if config.model.name not in IMAGE_MODELS:
+            raise ConfigError(
+                "model.name", config.model.name, f"one of {list(IMAGE_MODELS)} for image datasets"
+            )
+        if config.model.name == "resnet" and config.model.d_norm != "none":
+            raise ConfigError(
+                "model.d_norm", config.model.d_norm, "'none' with model.name='resnet' (SNGAN)"
+            )
         _check_choice("data.resolution", config.data.resolution, RESOLUTIONS)
         _check_choice("model.upsample", config.model.upsample, UPSAMPLES)
         _check_choice("model.downsample", config.model.downsample, DOWNSAMPLES)
@@ -132,4 +140,38 @@ def validate(config) -> None:
             "train.batch_size",
             config.train.batch_size,
             "batch_size * d_steps <= 1797 (digits draws each step's images without replacement)",
+        )
+
+
+def _check_conditioning_and_ema(model) -> None:
+    k = model.get("num_classes", 0)
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ConfigError("model.num_classes", k, "a non-negative integer (0: unconditional)")
+    decay = model.get("g_ema_decay", 0.0)
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 <= decay < 1:
+        raise ConfigError("model.g_ema_decay", decay, "a number in [0, 1) (0: no EMA)")
+    sn = model.get("d_spectral_norm", False)
+    if not isinstance(sn, bool):
+        raise ConfigError("model.d_spectral_norm", sn, "True or False")
+    if sn and model.name == "pacgan_mlp":
+        raise ConfigError(
+            "model.d_spectral_norm", sn, "False with model.name='pacgan_mlp' (maxout critic)"
+        )
+    if k and model.name == "resnet" and model.g_norm != "batch":
+        raise ConfigError(
+            "model.g_norm",
+            model.g_norm,
+            "'batch' for a conditional resnet (its generator uses class-conditional BatchNorm)",
+        )
+
+
+def validate_for_dataset(config, dataset: Dataset) -> None:
+    """Checks that need the built dataset: a conditional model has the dataset's classes."""
+    k = config.model.get("num_classes", 0)
+    if k and k != dataset.num_classes:
+        raise ConfigError(
+            "model.num_classes",
+            k,
+            f"0 (unconditional) or {dataset.num_classes}, the number of classes of "
+            f"data.name={dataset.name!r}",
         )

@@ -18,6 +18,7 @@ test can check that replicas agree within and across processes.
 
 from __future__ import annotations
 
+import importlib
 import json
 import pathlib
 import sys
@@ -25,16 +26,15 @@ import sys
 import jax
 import numpy as np
 
-from configs import default
 from gan_jax import sharding, steps, train
 from gan_jax.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]  # on PYTHONPATH in the subprocesses
 
-# Tiny configs: (preset of configs/default.py, overrides). Global batch 16 splits over 1, 4, 8.
+# Tiny configs: (config file:preset, overrides). Global batch 16 splits over 1, 4, 8.
 CONFIGS = {
     "dcgan_bn": (
-        "digits",
+        "default.py:digits",
         {
             "model.width": 8,
             "model.z_dim": 16,
@@ -45,7 +45,7 @@ CONFIGS = {
         },
     ),
     "mlp": (
-        "ring8",
+        "default.py:ring8",
         {
             "model.g_hidden": (32, 32),
             "model.d_hidden": (32, 32),
@@ -53,6 +53,35 @@ CONFIGS = {
             "train.steps": 4,
             "train.log_every": 2,
             "eval.num_samples": 64,
+        },
+    ),
+    # Conditional (labels from the batch, fake labels from the key), spectrally normalised
+    # critic, generator EMA: the state that only the new research options carry.
+    "cgan": (
+        "cgan.py",
+        {
+            "model.width": 8,
+            "model.z_dim": 16,
+            "model.d_spectral_norm": True,
+            "model.g_ema_decay": 0.9,
+            "train.batch_size": 16,
+            "train.steps": 2,
+            "train.log_every": 2,
+            "train.sample_every": 0,
+        },
+    ),
+    # The SNGAN ResNets (spectral norm, no critic BatchNorm), 16x16.
+    "sngan": (
+        "sngan.py",
+        {
+            "data.resolution": 16,
+            "model.width": 8,
+            "model.z_dim": 16,
+            "train.d_steps": 1,
+            "train.batch_size": 16,
+            "train.steps": 2,
+            "train.log_every": 2,
+            "train.sample_every": 0,
         },
     ),
 }
@@ -63,20 +92,26 @@ MESH_RUNS = {
     "dcgan_bn_4": ("dcgan_bn", 4),
     "mlp_1": ("mlp", 1),
     "mlp_8": ("mlp", 8),
+    "cgan_1": ("cgan", 1),
+    "cgan_8": ("cgan", 8),
+    "sngan_1": ("sngan", 1),
+    "sngan_8": ("sngan", 8),
 }
 
 
 def get_config(name: str):
-    preset, overrides = CONFIGS[name]
-    config = default.get_config(preset)
+    config_string, overrides = CONFIGS[name]
+    path, _, preset = config_string.partition(":")
+    module = importlib.import_module(f"configs.{path.removesuffix('.py')}")
+    config = module.get_config(preset or None)
     config.update_from_flattened_dict(overrides)
     return config
 
 
 def main_flags(name: str) -> list[str]:
     """The same config as ``get_config(name)``, as gan_jax.main flags."""
-    preset, overrides = CONFIGS[name]
-    flags = [f"--config={ROOT / 'configs' / 'default.py'}:{preset}"]
+    config_string, overrides = CONFIGS[name]
+    flags = [f"--config={ROOT / 'configs' / config_string}"]
     for key, value in overrides.items():
         text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
         flags.append(f"--config.{key}={'(' + text + ',)' if isinstance(value, tuple) else text}")
@@ -84,8 +119,11 @@ def main_flags(name: str) -> list[str]:
 
 
 def dump_state(state: steps.GANState, path: pathlib.Path) -> None:
-    """Every leaf of params and BatchNorm statistics, one array per local device replica."""
+    """Every leaf of params, BatchNorm statistics (and spectral-norm vectors) and the generator
+    EMA, one array per local device replica."""
     trees = {"g": (state.g.params, state.g.batch_stats), "d": (state.d.params, state.d.batch_stats)}
+    if state.g_ema:
+        trees["g_ema"] = state.g_ema
     arrays = {}
     for leaf_path, leaf in jax.tree_util.tree_leaves_with_path(trees):
         for i, shard in enumerate(leaf.addressable_shards):

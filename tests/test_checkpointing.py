@@ -116,6 +116,23 @@ def test_dcgan_resume_is_bit_identical_to_a_straight_run(tmp_path, capsys):
     assert_trees_equal(straight, resumed)
 
 
+def test_resume_with_ema_spectral_norm_and_labels_is_bit_identical(tmp_path, capsys):
+    """A conditional DCGAN with a spectrally normalised critic and a generator EMA: the EMA
+    and the power-iteration vectors are in the checkpoint and resume exactly."""
+    cfg = tiny_config("dcgan", 6, every=3)
+    cfg.model.num_classes, cfg.model.d_spectral_norm, cfg.model.g_ema_decay = 10, True, 0.9
+    straight = train.train_and_evaluate(cfg, tmp_path)
+    shutil.rmtree(checkpointing.checkpoint_dir(tmp_path) / "6")
+    capsys.readouterr()
+    resumed = train.train_and_evaluate(cfg, tmp_path)
+    assert "resuming from the checkpoint at step 3" in capsys.readouterr().out
+    assert straight.g_ema and "sn0" in straight.d.batch_stats
+    assert_trees_equal(straight, resumed)
+    init = train.build_run(cfg).init_state(jax.random.key(0))
+    assert not np.array_equal(init.d.batch_stats["sn0"]["conv0/kernel/u"],
+                              straight.d.batch_stats["sn0"]["conv0/kernel/u"])  # fmt: skip
+
+
 def test_finished_run_is_not_retrained(mlp_run, tmp_path, capsys):
     workdir = copy_run(mlp_run, tmp_path)
     before = (workdir / "metrics.jsonl").read_text()

@@ -10,6 +10,10 @@ logit. ``d_norm`` chooses 'batch' (DCGAN), 'layer' or 'none' (a WGAN-GP critic m
 BatchNorm: its penalty is per sample). Layers followed by BatchNorm carry no bias (as in the
 reference DCGAN code): BatchNorm removes it, so its gradient is zero and Adam would turn rounding
 noise into updates.
+
+Conditioning (``num_classes > 0``) is by concatenation (Mirza & Osindero 2014): G appends the
+one-hot label to z, D appends it to the image as K constant channels. ``spectral_norm`` wraps
+every critic convolution in spectral normalisation (Miyato et al. 2018).
 """
 
 from __future__ import annotations
@@ -18,7 +22,13 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import downsample_layer, norm_layer, upsample_layer
+from gan_jax.models.layers import (
+    concat_labels,
+    downsample_layer,
+    norm_layer,
+    spectral_norm,
+    upsample_layer,
+)
 
 RESOLUTIONS = (16, 32, 64)
 
@@ -35,12 +45,16 @@ class DCGANGenerator(nn.Module):
     channels: int = 3
     norm: str = "batch"
     upsample: str = "subpixel"
+    num_classes: int = 0
 
     @nn.compact
-    def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
+    def __call__(
+        self, z: jax.Array, labels: jax.Array | None = None, train: bool = True
+    ) -> jax.Array:
         n = num_upsamplings(self.resolution)
         feats = self.width * 2 ** (n - 1)
         bias = self.norm != "batch"
+        z = concat_labels(z, labels, self.num_classes)
         x = nn.Dense(4 * 4 * feats, use_bias=bias, name="project")(z)
         x = x.reshape(z.shape[0], 4, 4, feats)
         x = nn.relu(norm_layer(self.norm, train, name="norm0")(x))
@@ -57,17 +71,25 @@ class DCGANDiscriminator(nn.Module):
     width: int = 64
     norm: str = "batch"
     downsample: str = "subpixel"
+    num_classes: int = 0
+    spectral_norm: bool = False
 
     @nn.compact
-    def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
+    def __call__(
+        self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
+    ) -> jax.Array:
         n = num_upsamplings(self.resolution)
         feats = self.width
+        sn = self.spectral_norm
+        x = concat_labels(x, labels, self.num_classes)
         for i in range(n):
             bias = i == 0 or self.norm != "batch"
-            x = downsample_layer(self.downsample, feats, use_bias=bias, name=f"conv{i}")(x)
+            conv = downsample_layer(self.downsample, feats, use_bias=bias, name=f"conv{i}")
+            x = spectral_norm(conv, sn, name=f"sn{i}")(x, train)
             if i > 0:
                 x = norm_layer(self.norm, train, name=f"norm{i}")(x)
             x = nn.leaky_relu(x, 0.2)
             feats *= 2
-        x = nn.Conv(1, (4, 4), padding="VALID", name="logit")(x)
+        logit = nn.Conv(1, (4, 4), padding="VALID", name="logit")
+        x = spectral_norm(logit, sn, name="sn_logit")(x, train)
         return x.reshape(x.shape[0])

@@ -171,3 +171,69 @@ def norm_layer(kind: str, train: bool, name: str | None = None):
     if kind == "none":
         return lambda x: x
     raise ValueError(f"norm={kind!r}; allowed: ['batch', 'layer', 'none']")
+
+
+def spectral_norm(layer: nn.Module, enabled: bool, name: str | None = None):
+    """``layer`` wrapped in flax's SpectralNorm (Miyato et al. 2018, eq. 8) when ``enabled``.
+
+    Returns ``f(x, train)``. The power-iteration vector ``u`` and the estimate ``sigma`` live in
+    the ``batch_stats`` collection (flax's default), so ``steps.ModelState.batch_stats`` carries
+    them through the pure steps and into checkpoints like BatchNorm statistics. One power
+    iteration runs per call; ``u`` and ``sigma`` are written back only when ``train`` is true and
+    the caller lets ``batch_stats`` mutate (the critic update: see ``steps.d_step``). The layer's
+    params keep their names, so switching normalisation on does not rename any parameter.
+    """
+    if not enabled:
+        return lambda x, train: layer(x)
+    wrapped = nn.SpectralNorm(layer, name=name)
+    return lambda x, train: wrapped(x, update_stats=train)
+
+
+def concat_labels(x: jax.Array, labels: jax.Array | None, num_classes: int) -> jax.Array:
+    """Concatenation conditioning (Mirza & Osindero 2014): one-hot(labels) appended to ``x``.
+
+    For (B, D) inputs the one-hot vector is appended to the features; for (B, H, W, C) images
+    it is broadcast to K constant feature maps appended to the channels (the usual convolutional
+    form). ``num_classes == 0`` (an unconditional model) returns ``x`` unchanged.
+    """
+    if num_classes == 0:
+        return x
+    if labels is None:
+        raise ValueError(f"a conditional model (num_classes={num_classes}) needs labels")
+    onehot = jax.nn.one_hot(labels, num_classes, dtype=x.dtype)
+    if x.ndim == 4:
+        onehot = jnp.broadcast_to(onehot[:, None, None, :], (*x.shape[:3], num_classes))
+    return jnp.concatenate([x, onehot], axis=-1)
+
+
+class ConditionalBatchNorm(nn.Module):
+    """Class-conditional BatchNorm (Dumoulin et al. 2017; Miyato & Koyama 2018, sec. 4).
+
+    BatchNorm without its own affine part, then a per-class scale gamma[y] (initialised to 1)
+    and shift beta[y] (initialised to 0), as in the SNGAN projection code's
+    CategoricalConditionalBatchNormalization. Running statistics are shared by all classes.
+    """
+
+    num_classes: int
+    momentum: float = 0.9
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array, train: bool) -> jax.Array:
+        features = x.shape[-1]
+        x = nn.BatchNorm(
+            use_running_average=not train,
+            momentum=self.momentum,
+            use_scale=False,
+            use_bias=False,
+            name="bn",
+        )(x)
+        gamma = nn.Embed(
+            self.num_classes, features, embedding_init=nn.initializers.ones, name="gamma"
+        )
+        beta = nn.Embed(
+            self.num_classes, features, embedding_init=nn.initializers.zeros, name="beta"
+        )
+        shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (features,)
+        g = gamma(labels).reshape(shape).astype(x.dtype)
+        b = beta(labels).reshape(shape).astype(x.dtype)
+        return x * g + b

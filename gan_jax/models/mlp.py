@@ -9,6 +9,11 @@ Packing (PacGAN, section 3): a discriminator with ``pac = m`` judges m samples a
 batch (B, D) is reshaped to (B / m, m D), consecutive samples concatenated, so it returns B / m
 logits; real packs hold only real samples and fake packs only generated ones. The losses average
 over whatever number of logits they get, so the steps need no change. ``pac = 1`` is a plain GAN.
+
+With ``num_classes > 0`` the networks are conditional by concatenation (Mirza & Osindero 2014):
+the one-hot label is appended to z in G and to each sample in D (before packing).
+``spectral_norm`` wraps every layer of ``MLPDiscriminator`` in spectral normalisation (Miyato et
+al. 2018).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import norm_layer
+from gan_jax.models.layers import concat_labels, norm_layer, spectral_norm
 
 
 def _kernel_init(init_std: float | None) -> nn.initializers.Initializer:
@@ -43,17 +48,20 @@ def _pack_module_input(module: nn.Module, x: jax.Array, pac: int) -> jax.Array:
 
 
 class MLPGenerator(nn.Module):
-    """z -> [Dense -> norm -> ReLU] * len(hidden) -> Dense(out_dim)."""
+    """[z, onehot(y)] -> [Dense -> norm -> ReLU] * len(hidden) -> Dense(out_dim)."""
 
     out_dim: int = 2
     hidden: Sequence[int] = (512, 512, 512)
     norm: str = "none"
     init_std: float | None = None
+    num_classes: int = 0
 
     @nn.compact
-    def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
+    def __call__(
+        self, z: jax.Array, labels: jax.Array | None = None, train: bool = True
+    ) -> jax.Array:
         init, bias = _kernel_init(self.init_std), self.norm != "batch"
-        x = z
+        x = concat_labels(z, labels, self.num_classes)
         for i, width in enumerate(self.hidden):
             x = nn.Dense(width, use_bias=bias, kernel_init=init, name=f"dense{i}")(x)
             x = norm_layer(self.norm, train, name=f"norm{i}")(x)
@@ -62,20 +70,30 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """x -> [Dense -> norm -> LeakyReLU(0.2)] * len(hidden) -> Dense(1); (B / pac,) logits."""
+    """[x, onehot(y)] -> pack -> [Dense -> norm -> LeakyReLU(0.2)] * len(hidden) -> Dense(1).
+
+    Returns (B / pac,) logits.
+    """
 
     hidden: Sequence[int] = (512, 512, 512)
     norm: str = "none"
     pac: int = 1
+    num_classes: int = 0
+    spectral_norm: bool = False
 
     @nn.compact
-    def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
+    def __call__(
+        self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
+    ) -> jax.Array:
+        x = concat_labels(x.reshape(x.shape[0], -1), labels, self.num_classes)
         x = _pack_module_input(self, x, self.pac)
+        sn = self.spectral_norm
         for i, width in enumerate(self.hidden):
-            x = nn.Dense(width, use_bias=self.norm != "batch", name=f"dense{i}")(x)
+            dense = nn.Dense(width, use_bias=self.norm != "batch", name=f"dense{i}")
+            x = spectral_norm(dense, sn, name=f"sn{i}")(x, train)
             x = norm_layer(self.norm, train, name=f"norm{i}")(x)
             x = nn.leaky_relu(x, 0.2)
-        return nn.Dense(1, name="out")(x)[:, 0]
+        return spectral_norm(nn.Dense(1, name="out"), sn, name="sn_out")(x, train)[:, 0]
 
 
 class Maxout(nn.Module):
@@ -101,11 +119,15 @@ class MaxoutDiscriminator(nn.Module):
     pieces: int = 5
     pac: int = 1
     init_std: float | None = None
+    num_classes: int = 0
 
     @nn.compact
-    def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
+    def __call__(
+        self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
+    ) -> jax.Array:
         del train  # no BatchNorm or dropout: the same function in both modes
         init = _kernel_init(self.init_std)
+        x = concat_labels(x.reshape(x.shape[0], -1), labels, self.num_classes)
         x = _pack_module_input(self, x, self.pac)
         for i, units in enumerate(self.hidden):
             x = Maxout(units, self.pieces, kernel_init=init, name=f"maxout{i}")(x)
