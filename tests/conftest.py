@@ -1,5 +1,5 @@
-"""Shared fixtures: loading the repository's config files as the CLI does, and a per-session
-extractor cache so tests never write to ~/.cache."""
+"""Shared fixtures: loading the repository's config files as the CLI does, a per-session
+extractor cache so tests never write to ~/.cache, and a per-session XLA compilation cache."""
 
 from __future__ import annotations
 
@@ -68,3 +68,38 @@ def digits_classifier(gan_jax_cache):
     from gan_jax import classifier
 
     return classifier.digits_classifier(16)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def xla_compilation_cache(tmp_path_factory):
+    """JAX's persistent compilation cache in a temporary directory, for the whole session.
+
+    Test-only. Every training run builds new jit-ted functions, which the in-memory cache cannot
+    match, so the many tiny runs of the suite would compile the same programs again and again;
+    with the persistent cache a program compiles once per session (subprocesses share it
+    through the environment). Numbers are unaffected: a cached executable is the compiled one.
+    """
+    import jax
+    from jax._src import compilation_cache
+
+    keys = ("jax_compilation_cache_dir", "jax_persistent_cache_min_compile_time_secs")
+    saved = {k: getattr(jax.config, k) for k in keys}
+    cache_dir = str(tmp_path_factory.mktemp("xla_cache"))
+    env = {
+        "JAX_COMPILATION_CACHE_DIR": cache_dir,
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+    }
+    old_env = {k: os.environ.get(k) for k in env}
+    jax.config.update(keys[0], cache_dir)
+    jax.config.update(keys[1], 0.0)
+    compilation_cache.reset_cache()
+    os.environ.update(env)
+    yield cache_dir
+    for k, v in saved.items():
+        jax.config.update(k, v)
+    compilation_cache.reset_cache()
+    for k, v in old_env.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
