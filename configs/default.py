@@ -41,6 +41,9 @@ def get_config(arg=None):
     c.optim = ml_collections.ConfigDict()
     c.optim.g = ml_collections.ConfigDict(dict(name="adam", lr=2e-4, b1=0.5, b2=0.999))
     c.optim.d = ml_collections.ConfigDict(dict(name="adam", lr=2e-4, b1=0.5, b2=0.999))
+    for opt in (c.optim.g, c.optim.d):
+        opt.schedule = "constant"  # or 'cosine': lr decays to 0 over decay_steps of its updates
+        opt.decay_steps = 0
 
     c.train = ml_collections.ConfigDict()
     c.train.steps = 1500  # generator updates

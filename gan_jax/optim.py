@@ -1,4 +1,11 @@
-"""Optimisers from config blocks ``{name, lr, b1, b2}`` (optax)."""
+"""Optimisers from config blocks ``{name, lr, b1, b2, schedule, decay_steps}`` (optax).
+
+``schedule='constant'`` (the default) keeps ``lr``; ``schedule='cosine'`` decays it as
+lr * (1 + cos(pi t / decay_steps)) / 2 to 0 at update ``decay_steps`` (Loshchilov & Hutter 2017,
+arXiv 1608.03983, without restarts; ``optax.cosine_decay_schedule``). ``t`` counts this
+optimiser's own updates, so a critic with ``train.d_steps = k`` reaches the end after
+``decay_steps / k`` generator steps.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +15,22 @@ from typing import Any
 import optax
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(cfg: Mapping[str, Any]) -> float | optax.Schedule:
+    """The block's learning rate: a constant or a schedule of the optimiser's update count."""
+    lr = float(cfg["lr"])
+    schedule = cfg.get("schedule", "constant")
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return optax.cosine_decay_schedule(lr, int(cfg["decay_steps"]))
+    raise ValueError(f"optimizer schedule={schedule!r}; allowed: {list(SCHEDULES)}")
 
 
 def make_optimizer(cfg: Mapping[str, Any]) -> optax.GradientTransformation:
-    name, lr = cfg["name"], float(cfg["lr"])
+    name, lr = cfg["name"], learning_rate(cfg)
     if name == "adam":
         return optax.adam(lr, b1=float(cfg.get("b1", 0.9)), b2=float(cfg.get("b2", 0.999)))
     if name == "rmsprop":

@@ -10,7 +10,7 @@ from gan_jax.errors import ConfigError
 from gan_jax.evaluation import EXTRACTORS
 from gan_jax.losses import OBJECTIVES
 from gan_jax.models import MODELS, RESOLUTIONS
-from gan_jax.optim import OPTIMIZERS
+from gan_jax.optim import OPTIMIZERS, SCHEDULES
 
 NORMS = ("batch", "layer", "none")
 UPSAMPLES = ("subpixel", "conv_transpose")
@@ -38,6 +38,9 @@ def validate(config) -> None:
         opt = config.optim[net]
         _check_choice(f"optim.{net}.name", opt.name, OPTIMIZERS)
         _check_positive(f"optim.{net}.lr", opt.lr)
+        _check_choice(f"optim.{net}.schedule", opt.get("schedule", "constant"), SCHEDULES)
+        if opt.get("schedule", "constant") == "cosine":
+            _check_positive(f"optim.{net}.decay_steps", opt.decay_steps, int)
     _check_positive("train.batch_size", config.train.batch_size, int)
     _check_positive("train.steps", config.train.steps, int)
     _check_positive("train.d_steps", config.train.d_steps, int)
