@@ -4,11 +4,12 @@
 optimiser state, BatchNorm statistics) and the run's root PRNG key. The steps are pure:
 
     d_step(state, batch, *, objective, z_dim) -> (state, metrics)
-    g_step(state, *, objective, z_dim, batch_size) -> (state, metrics)
+    g_step(state, batch, *, objective, z_dim) -> (state, metrics)
     train_step(state, batches, *, objective, z_dim) -> (state, metrics)
 
 ``train_step`` runs ``batches['x'].shape[0]`` critic updates (``train.d_steps``), unrolled,
-then one generator update. Keys: every update derives its own key from the root key with
+then one generator update, which sees the last critic update's real batch (the relativistic
+losses compare the fakes with it). Keys: every update derives its own key from the root key with
 fold_in(fold_in(key, role), counter) and splits it into named keys, so a run depends on the seed
 alone (no global RNG, no Python side effects). Metrics are flat dicts of scalars ("d/loss",
 "d/real", "g/loss", ...); critic metrics are averaged over the critic updates of a step.
@@ -156,20 +157,28 @@ def d_step(
 
 def g_step(
     state: GANState,
+    batch: dict[str, Array],
     *,
     objective: Objective,
     z_dim: int,
-    batch_size: int,
     batch_sharding: Sharding | None = None,
 ) -> tuple[GANState, Metrics]:
-    """One generator update against the current critic (critic in train mode, stats discarded)."""
+    """One generator update against the current critic (critic in train mode, stats discarded).
+
+    ``batch['x']`` sets the batch size and gives the critic's outputs on real data to the
+    generator loss; only the relativistic losses read them, and for the others XLA drops that
+    unused critic pass from the compiled step.
+    """
+    real = batch["x"]
     key_z = jax.random.split(role_key(state.key, ROLE_G, state.g.step))[0]
-    z = _noise(key_z, (batch_size, z_dim), jnp.float32, batch_sharding)
+    z = _noise(key_z, (real.shape[0], z_dim), jnp.float32, batch_sharding)
+    real_out = jax.lax.stop_gradient(apply_model(state.d, state.d.params, real, train=True)[0])
 
     def loss_fn(params):
         fake, stats = apply_model(state.g, params, z, train=True)
         fake_out, _ = apply_model(state.d, state.d.params, fake, train=True)
-        loss, terms = objective.g_loss(fake_out)
+        chex.assert_equal_shape([real_out, fake_out])
+        loss, terms = objective.g_loss(real_out, fake_out)
         return loss, (terms, stats)
 
     (loss, (terms, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g.params)
@@ -203,13 +212,9 @@ def train_step(
             state, batch, objective=objective, z_dim=z_dim, batch_sharding=batch_sharding
         )
         d_metrics.append(metrics)
-    batch_size = batches["x"].shape[1]
+    last = jax.tree.map(lambda a: a[-1], batches)
     state, g_metrics = g_step(
-        state,
-        objective=objective,
-        z_dim=z_dim,
-        batch_size=batch_size,
-        batch_sharding=batch_sharding,
+        state, last, objective=objective, z_dim=z_dim, batch_sharding=batch_sharding
     )
     d_mean = jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *d_metrics)
     return state, {**d_mean, **g_metrics}

@@ -103,6 +103,6 @@ def test_d_step_does_not_touch_generator_and_g_step_not_discriminator():
     after_d, _ = steps.d_step(state, batch, objective=run.objective, z_dim=cfg.model.z_dim)
     for x, y in zip(jax.tree.leaves(state.g), jax.tree.leaves(after_d.g)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-    after_g, _ = steps.g_step(state, objective=run.objective, z_dim=cfg.model.z_dim, batch_size=8)
+    after_g, _ = steps.g_step(state, batch, objective=run.objective, z_dim=cfg.model.z_dim)
     for x, y in zip(jax.tree.leaves(state.d), jax.tree.leaves(after_g.d)):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
