@@ -14,6 +14,8 @@ noise into updates.
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -35,21 +37,23 @@ class DCGANGenerator(nn.Module):
     channels: int = 3
     norm: str = "batch"
     upsample: str = "subpixel"
+    dtype: Any = None  # compute dtype; parameters stay float32, the images are float32
 
     @nn.compact
     def __call__(self, z: jax.Array, train: bool = True) -> jax.Array:
         n = num_upsamplings(self.resolution)
         feats = self.width * 2 ** (n - 1)
         bias = self.norm != "batch"
-        x = nn.Dense(4 * 4 * feats, use_bias=bias, name="project")(z)
+        dtype = self.dtype
+        x = nn.Dense(4 * 4 * feats, use_bias=bias, name="project", dtype=dtype)(z)
         x = x.reshape(z.shape[0], 4, 4, feats)
-        x = nn.relu(norm_layer(self.norm, train, name="norm0")(x))
+        x = nn.relu(norm_layer(self.norm, train, name="norm0", dtype=dtype)(x))
         for i in range(1, n):
             feats //= 2
-            x = upsample_layer(self.upsample, feats, use_bias=bias, name=f"up{i}")(x)
-            x = nn.relu(norm_layer(self.norm, train, name=f"norm{i}")(x))
-        x = upsample_layer(self.upsample, self.channels, name=f"up{n}")(x)
-        return jnp.tanh(x)
+            x = upsample_layer(self.upsample, feats, use_bias=bias, name=f"up{i}", dtype=dtype)(x)
+            x = nn.relu(norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x))
+        x = upsample_layer(self.upsample, self.channels, name=f"up{n}", dtype=dtype)(x)
+        return jnp.tanh(x).astype(jnp.float32)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -57,17 +61,21 @@ class DCGANDiscriminator(nn.Module):
     width: int = 64
     norm: str = "batch"
     downsample: str = "subpixel"
+    dtype: Any = None  # compute dtype; parameters stay float32, the logits are float32
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = True) -> jax.Array:
         n = num_upsamplings(self.resolution)
-        feats = self.width
+        feats, dtype = self.width, self.dtype
         for i in range(n):
             bias = i == 0 or self.norm != "batch"
-            x = downsample_layer(self.downsample, feats, use_bias=bias, name=f"conv{i}")(x)
+            conv = downsample_layer(
+                self.downsample, feats, use_bias=bias, name=f"conv{i}", dtype=dtype
+            )
+            x = conv(x)
             if i > 0:
-                x = norm_layer(self.norm, train, name=f"norm{i}")(x)
+                x = norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x)
             x = nn.leaky_relu(x, 0.2)
             feats *= 2
-        x = nn.Conv(1, (4, 4), padding="VALID", name="logit")(x)
-        return x.reshape(x.shape[0])
+        x = nn.Conv(1, (4, 4), padding="VALID", name="logit", dtype=dtype)(x)
+        return x.reshape(x.shape[0]).astype(jnp.float32)
