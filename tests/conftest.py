@@ -10,7 +10,7 @@ import pathlib
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan")
+CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan", "hinge")
 
 
 def load_config(name: str, preset: str | None = None, **overrides):
