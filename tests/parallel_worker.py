@@ -18,6 +18,7 @@ test can check that replicas agree within and across processes.
 
 from __future__ import annotations
 
+import importlib
 import json
 import pathlib
 import sys
@@ -25,13 +26,13 @@ import sys
 import jax
 import numpy as np
 
-from configs import default
 from gan_jax import sharding, steps, train
 from gan_jax.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]  # on PYTHONPATH in the subprocesses
 
-# Tiny configs: (preset of configs/default.py, overrides). Global batch 16 splits over 1, 4, 8.
+# Tiny configs: (preset, overrides[, recipe file in configs/, default 'default']). Global
+# batch 16 splits over 1, 4, 8.
 CONFIGS = {
     "dcgan_bn": (
         "digits",
@@ -55,6 +56,34 @@ CONFIGS = {
             "eval.num_samples": 64,
         },
     ),
+    # configs/hinge.py, the SNGAN recipe on a DCGAN (2 of its 5 critic steps: compile time).
+    "hinge": (
+        "digits",
+        {
+            "model.width": 8,
+            "model.z_dim": 16,
+            "train.batch_size": 16,
+            "train.d_steps": 2,
+            "train.steps": 4,
+            "train.log_every": 2,
+            "train.sample_every": 0,
+        },
+        "hinge",
+    ),
+    # A relativistic objective (batch means inside both players' losses) with the R1 penalty.
+    "ralsgan_r1": (
+        "ring8",
+        {
+            "objective.name": "relativistic_average_ls",
+            "objective.penalty": "r1",
+            "model.g_hidden": (32, 32),
+            "model.d_hidden": (32, 32),
+            "train.batch_size": 16,
+            "train.steps": 4,
+            "train.log_every": 2,
+            "eval.num_samples": 64,
+        },
+    ),
 }
 # run name -> (config, number of devices in the mesh)
 MESH_RUNS = {
@@ -63,20 +92,26 @@ MESH_RUNS = {
     "dcgan_bn_4": ("dcgan_bn", 4),
     "mlp_1": ("mlp", 1),
     "mlp_8": ("mlp", 8),
+    "hinge_1": ("hinge", 1),
+    "hinge_8": ("hinge", 8),
+    "ralsgan_r1_1": ("ralsgan_r1", 1),
+    "ralsgan_r1_8": ("ralsgan_r1", 8),
 }
 
 
 def get_config(name: str):
-    preset, overrides = CONFIGS[name]
-    config = default.get_config(preset)
+    preset, overrides, *recipe = CONFIGS[name]
+    config = importlib.import_module(f"configs.{recipe[0] if recipe else 'default'}")
+    config = config.get_config(preset)
     config.update_from_flattened_dict(overrides)
     return config
 
 
 def main_flags(name: str) -> list[str]:
     """The same config as ``get_config(name)``, as gan_jax.main flags."""
-    preset, overrides = CONFIGS[name]
-    flags = [f"--config={ROOT / 'configs' / 'default.py'}:{preset}"]
+    preset, overrides, *recipe = CONFIGS[name]
+    recipe_file = f"{recipe[0] if recipe else 'default'}.py"
+    flags = [f"--config={ROOT / 'configs' / recipe_file}:{preset}"]
     for key, value in overrides.items():
         text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
         flags.append(f"--config.{key}={'(' + text + ',)' if isinstance(value, tuple) else text}")

@@ -4,8 +4,9 @@ The multi-device runs happen in subprocesses (tests/parallel_worker.py) because 
 devices (XLA_FLAGS=--xla_force_host_platform_device_count=N) must be set before JAX starts.
 One module fixture launches them together, bounded by timeouts:
 
-- one process with 8 devices training a BatchNorm DCGAN on meshes of 1, 4 and 8 devices and
-  an MLP on 1 and 8, from the same seed and global batch;
+- one process with 8 devices training a BatchNorm DCGAN on meshes of 1, 4 and 8 devices, and
+  an MLP, configs/hinge.py's DCGAN and a relativistic MLP with the R1 penalty on 1 and 8, from
+  the same seed and global batch;
 - two processes with 2 devices each on 127.0.0.1 (gloo collectives), through the real entry
   point gan_jax.main with --coordinator_address/--num_processes/--process_id.
 """
@@ -117,7 +118,7 @@ def assert_states_close(actual, expected) -> None:
         np.testing.assert_allclose(actual[leaf][0], expected[leaf][0], rtol=RTOL, err_msg=leaf)
 
 
-@pytest.mark.parametrize("config", ["dcgan_bn", "mlp"])
+@pytest.mark.parametrize("config", ["dcgan_bn", "mlp", "hinge", "ralsgan_r1"])
 def test_one_device_and_eight_devices_train_the_same_parameters(runs, config):
     one = load_dump(runs["meshes"] / f"{config}_1.npz")
     eight = load_dump(runs["meshes"] / f"{config}_8.npz")
