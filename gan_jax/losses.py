@@ -151,7 +151,9 @@ def hinge_g_loss(fake_scores: Array) -> LossOut:
 # Relativistic average GANs (Jolicoeur-Martineau 2018, arXiv 1807.00734, section 4).
 # With C the critic's raw output, a real sample is judged by C(x_r) - E[C(x_f)] and a fake one by
 # C(x_f) - E[C(x_r)], the expectations being batch means. Both players' losses need both
-# batches' outputs, hence the two-argument generator losses.
+# batches' outputs, hence the two-argument generator losses. Adding a constant to C changes
+# neither loss, so the critic's output bias gets no gradient (Adam then moves it by rounding
+# noise alone, harmlessly).
 
 
 def _relative(real_scores: Array, fake_scores: Array) -> tuple[Array, Array]:

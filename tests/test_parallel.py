@@ -5,8 +5,8 @@ devices (XLA_FLAGS=--xla_force_host_platform_device_count=N) must be set before 
 One module fixture launches them together, bounded by timeouts:
 
 - one process with 8 devices training a BatchNorm DCGAN on meshes of 1, 4 and 8 devices, and
-  an MLP, configs/hinge.py's DCGAN and a relativistic MLP with the R1 penalty on 1 and 8, from
-  the same seed and global batch;
+  an MLP, configs/hinge.py's MLP preset and a relativistic MLP with the R1 penalty on 1 and 8,
+  from the same seed and global batch;
 - two processes with 2 devices each on 127.0.0.1 (gloo collectives), through the real entry
   point gan_jax.main with --coordinator_address/--num_processes/--process_id.
 """
@@ -112,10 +112,18 @@ def assert_replicas_identical(dump) -> None:
             np.testing.assert_array_equal(x, replicas[0], err_msg=f"{leaf} replica {i}")
 
 
-def assert_states_close(actual, expected) -> None:
+def assert_states_close(actual, expected, atol: float = 0.0) -> None:
     assert actual.keys() == expected.keys()
     for leaf in expected:
-        np.testing.assert_allclose(actual[leaf][0], expected[leaf][0], rtol=RTOL, err_msg=leaf)
+        np.testing.assert_allclose(
+            actual[leaf][0], expected[leaf][0], rtol=RTOL, atol=atol, err_msg=leaf
+        )
+
+
+# The relativistic losses do not change when a constant is added to the critic's output, so a few
+# critic biases have an exactly zero gradient and stay at rounding level (~1e-9), where a relative
+# tolerance means nothing; every other parameter is O(1e-3) or more.
+ATOL = {"ralsgan_r1": 1e-7}
 
 
 @pytest.mark.parametrize("config", ["dcgan_bn", "mlp", "hinge", "ralsgan_r1"])
@@ -124,7 +132,7 @@ def test_one_device_and_eight_devices_train_the_same_parameters(runs, config):
     eight = load_dump(runs["meshes"] / f"{config}_8.npz")
     assert all(len(r) == 8 for r in eight.values())
     assert_replicas_identical(eight)
-    assert_states_close(eight, one)
+    assert_states_close(eight, one, ATOL.get(config, 0.0))
     if config == "dcgan_bn":  # the test really covers BatchNorm statistics
         assert any("norm1']['mean" in leaf for leaf in one)
     # Training moved the parameters (biases start at 0), so this is not two equal initial states.
