@@ -29,7 +29,7 @@ from gan_jax import checkpointing, sharding, steps, train
 from gan_jax.errors import ConfigError
 
 WORKER = pathlib.Path(worker.__file__)
-TIMEOUT_S = 400  # the whole fixture on 2 busy cores; a normal run takes well under 2 minutes
+TIMEOUT_S = 600  # the whole fixture on 2 busy cores (9 mesh runs); a normal run takes ~2 minutes
 RTOL = 1e-4
 
 
@@ -120,10 +120,10 @@ def assert_states_close(actual, expected, atol: float = 0.0) -> None:
         )
 
 
-# The relativistic losses do not change when a constant is added to the critic's output, so a few
-# critic biases have an exactly zero gradient and stay at rounding level (~1e-9), where a relative
-# tolerance means nothing; every other parameter is O(1e-3) or more.
-ATOL = {"ralsgan_r1": 1e-7}
+# These losses do not change when a constant is added to the critic's output, so a few critic
+# biases have an exactly zero gradient and stay at rounding level (~1e-9), where a relative
+# tolerance means nothing; every other parameter is O(1e-4) or more (parallel_worker._SGD).
+ATOL = {"hinge": 1e-7, "ralsgan_r1": 1e-7}
 
 
 @pytest.mark.parametrize("config", ["dcgan_bn", "mlp", "hinge", "ralsgan_r1"])
