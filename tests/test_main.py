@@ -87,8 +87,10 @@ def test_cli_selects_any_objective_and_penalty_on_any_config(tmp_path):
     assert "gan_jax: relativistic_average on ring8" in res.stdout
     saved = json.loads((tmp_path / "config.json").read_text())["objective"]
     assert (saved["penalty"], saved["penalty_weight"]) == ("dragan", 5.0)
-    last = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert {"d/penalty", "d/perturbed_grad_norm", "g/real"} <= set(last[-2]), last[-2]
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    last = [r for r in records if "d/loss" in r][-1]
+    assert last["step"] == 2
+    assert {"d/penalty", "d/perturbed_grad_norm", "g/real"} <= set(last), last
 
 
 def test_sample_api_shape_for_2d_runs(tmp_path):
