@@ -36,6 +36,13 @@ def get_config(arg=None):
     c.objective.ls_a = 0.0
     c.objective.ls_b = 1.0
     c.objective.ls_c = 1.0
+    # A penalty on the critic's input gradient, composable with every objective but
+    # wasserstein_gp (which has its own): 'none', 'gp' (WGAN-GP), 'one_sided_gp', 'dragan',
+    # 'r1', 'r2' (gan_jax/losses.py). penalty_weight is lambda, or gamma for r1 / r2 (whose
+    # penalty is gamma / 2 * E||grad D||^2); dragan_c scales DRAGAN's perturbation of real data.
+    c.objective.penalty = "none"
+    c.objective.penalty_weight = 10.0
+    c.objective.dragan_c = 0.5
 
     c.data = ml_collections.ConfigDict()
     c.data.name = "digits"
@@ -64,12 +71,17 @@ def get_config(arg=None):
     c.model.num_classes = 0
     c.model.d_spectral_norm = False  # spectral normalisation of every critic layer (SNGAN)
     c.model.g_ema_decay = 0.0  # samples/evaluation from an EMA of G with this decay; 0: off
+    # Compute dtype of both networks: 'float32', or 'bfloat16' (for GPU/TPU) with float32
+    # parameters and optimiser state, and float32 losses. May change on resume.
+    c.model.dtype = "float32"
 
     c.optim = ml_collections.ConfigDict()
     c.optim.g = ml_collections.ConfigDict(dict(name="adam", lr=2e-4, b1=0.5, b2=0.999))
     c.optim.d = ml_collections.ConfigDict(dict(name="adam", lr=2e-4, b1=0.5, b2=0.999))
     for opt in (c.optim.g, c.optim.d):
-        opt.schedule = "constant"  # or 'cosine': lr decays to 0 over decay_steps of its updates
+        # 'constant', or 'cosine' / 'linear': lr decays to 0 over decay_steps of this
+        # optimiser's own updates (the critic makes train.d_steps per generator update).
+        opt.schedule = "constant"
         opt.decay_steps = 0
 
     c.train = ml_collections.ConfigDict()

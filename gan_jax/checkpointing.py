@@ -49,6 +49,8 @@ TMP_SUFFIX = ".orbax-checkpoint-tmp"
 # trainer logs each change. Any layout change these prefixes miss is still caught by comparing
 # the checkpoint's array metadata with the new state (``layout_differences``).
 REFUSED_ON_RESUME = ("model.", "data.name", "data.resolution", "optim.g.name", "optim.d.name")
+# Exceptions to REFUSED_ON_RESUME: the compute dtype leaves the (float32) state as it is.
+ALLOWED_ON_RESUME = ("model.dtype",)
 
 
 def checkpoint_dir(workdir: str | pathlib.Path) -> pathlib.Path:
@@ -322,6 +324,8 @@ def config_changes(saved: Mapping[str, Any], now: Mapping[str, Any]) -> list[tup
 
 
 def is_refused_on_resume(key: str) -> bool:
+    if key in ALLOWED_ON_RESUME:
+        return False
     return any(key.startswith(p) if p.endswith(".") else key == p for p in REFUSED_ON_RESUME)
 
 

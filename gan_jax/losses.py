@@ -1,13 +1,18 @@
-"""GAN objectives as pure functions of discriminator outputs.
+"""GAN objectives and critic penalties as pure functions of discriminator outputs.
 
-Every loss here takes discriminator *logits* (or, for the Wasserstein and least-squares
+Every loss here takes discriminator *logits* (or, for the Wasserstein, hinge and least-squares
 objectives, raw critic scores) and returns ``(loss, terms)``: a scalar and a flat dict of the
-scalar parts that make it up, for logging. Nothing here touches parameters, state or global
-randomness, so the functions can be jit-ted, differentiated and vmap-ped in a notebook::
+scalar parts that make it up, for logging. An ``Objective`` record holds a discriminator loss
+and a generator loss, both of the form ``(real_out, fake_out) -> (loss, terms)`` (only the
+relativistic generator losses read ``real_out``), and optionally a penalty
+``(critic, real, fake, key) -> (penalty, terms)`` with an explicit PRNG key. Nothing here touches
+parameters, state or global randomness, so the functions can be jit-ted, differentiated and
+vmap-ped in a notebook::
 
     from gan_jax import losses
-    obj = losses.OBJECTIVES['non_saturating']
-    loss, terms = obj.g_loss(fake_logits)
+    obj = losses.get_objective({"name": "hinge", "penalty": "r1", "penalty_weight": 1.0})
+    loss, terms = obj.g_loss(real_logits, fake_logits)
+    loss, terms = losses.non_saturating_g_loss(fake_logits)
 
 The formulas follow ../shared/GAN-NOTES.md, with D(x) = sigmoid(l(x)):
 
@@ -21,6 +26,16 @@ The formulas follow ../shared/GAN-NOTES.md, with D(x) = sigmoid(l(x)):
   lambda * E[(||grad f(x^)||_2 - 1)^2] at x^ = e x + (1 - e) G(z), e ~ U[0, 1] per sample.
 - ``least_squares`` (Mao et al. 2016, eq. 2): D minimises 1/2 E[(D(x) - b)^2] +
   1/2 E[(D(G(z)) - a)^2], G minimises 1/2 E[(D(G(z)) - c)^2]; default a=0, b=1, c=1.
+- ``hinge`` (Lim & Ye 2017; SNGAN, BigGAN): D minimises E[relu(1 - D(x))] + E[relu(1 + D(G(z)))],
+  G minimises -E[D(G(z))].
+- ``relativistic_average`` (RaSGAN) and ``relativistic_average_ls`` (RaLSGAN),
+  Jolicoeur-Martineau 2018: the standard and least-squares losses applied to
+  C(x_r) - E[C(x_f)] and C(x_f) - E[C(x_r)], for D and (roles swapped) for G.
+
+Penalties (``PENALTIES``; any objective takes any of them through ``get_objective``): ``gp``
+(WGAN-GP, two-sided), ``one_sided_gp`` (max(0, ||g|| - 1)^2), ``dragan`` (two-sided around
+perturbed real data, Kodali et al. 2017), ``r1`` / ``r2`` (gamma / 2 * E||grad D||^2 on real /
+fake data, Mescheder et al. 2018).
 """
 
 from __future__ import annotations
@@ -33,6 +48,8 @@ from typing import Any
 import chex
 import jax
 import jax.numpy as jnp
+
+from gan_jax.errors import ConfigError
 
 Array = jax.Array
 Terms = dict[str, Array]
@@ -90,31 +107,6 @@ def wasserstein_g_loss(fake_scores: Array) -> LossOut:
     return fake, {"fake": fake}
 
 
-def gradient_penalty(
-    critic: Callable[[Array], Array],
-    real: Array,
-    fake: Array,
-    key: Array,
-    *,
-    weight: float = 10.0,
-    target: float = 1.0,
-) -> LossOut:
-    """WGAN-GP penalty weight * E[(||grad_x^ f(x^)||_2 - target)^2] (Gulrajani et al. 2017, eq. 3).
-
-    x^ = e * real + (1 - e) * fake with one e ~ U[0, 1] per sample, drawn from ``key``.
-    ``critic`` maps a batch to per-sample scores and must treat samples independently (no
-    BatchNorm), so the gradient of the summed scores holds each sample's own input gradient.
-    """
-    chex.assert_equal_shape([real, fake])
-    eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-    eps = jax.random.uniform(key, eps_shape, dtype=real.dtype)
-    interp = eps * real + (1.0 - eps) * fake
-    grads = jax.grad(lambda x: jnp.sum(critic(x)))(interp)
-    norms = jnp.sqrt(jnp.sum(jnp.square(grads.reshape(grads.shape[0], -1)), axis=-1))
-    penalty = weight * jnp.mean(jnp.square(norms - target))
-    return penalty, {"penalty": penalty, "interp_grad_norm": jnp.mean(norms)}
-
-
 # --------------------------------------------------------------------------------------------
 # Least squares.
 
@@ -135,62 +127,316 @@ def least_squares_g_loss(fake_scores: Array, *, c: float = 1.0) -> LossOut:
 
 
 # --------------------------------------------------------------------------------------------
+# Hinge.
+
+
+def hinge_d_loss(real_scores: Array, fake_scores: Array) -> LossOut:
+    """Hinge loss E[relu(1 - D(x))] + E[relu(1 + D(G(z)))].
+
+    Lim & Ye 2017 (arXiv 1705.02894), as used by SNGAN (Miyato et al. 2018, arXiv 1802.05957)
+    and BigGAN. D is the raw score (no sigmoid).
+    """
+    real = jnp.mean(jax.nn.relu(1.0 - real_scores))
+    fake = jnp.mean(jax.nn.relu(1.0 + fake_scores))
+    return real + fake, {"real": real, "fake": fake}
+
+
+def hinge_g_loss(fake_scores: Array) -> LossOut:
+    """Generator loss of the hinge game, -E[D(G(z))] (as in SNGAN and BigGAN)."""
+    fake = -jnp.mean(fake_scores)
+    return fake, {"fake": fake}
+
+
+# --------------------------------------------------------------------------------------------
+# Relativistic average GANs (Jolicoeur-Martineau 2018, arXiv 1807.00734, section 4).
+# With C the critic's raw output, a real sample is judged by C(x_r) - E[C(x_f)] and a fake one by
+# C(x_f) - E[C(x_r)], the expectations being batch means. Both players' losses need both
+# batches' outputs, hence the two-argument generator losses. Adding a constant to C changes
+# neither loss, so the critic's output bias gets no gradient (Adam then moves it by rounding
+# noise alone, harmlessly).
+
+
+def _relative(real_scores: Array, fake_scores: Array) -> tuple[Array, Array]:
+    """(C(x_r) - E[C(x_f)], C(x_f) - E[C(x_r)]), the means over the batch."""
+    chex.assert_equal_shape([real_scores, fake_scores])
+    return real_scores - jnp.mean(fake_scores), fake_scores - jnp.mean(real_scores)
+
+
+def relativistic_average_d_loss(real_logits: Array, fake_logits: Array) -> LossOut:
+    """RaSGAN discriminator loss -E[log sigmoid(r)] - E[log(1 - sigmoid(f))].
+
+    r = C(x_r) - E[C(x_f)], f = C(x_f) - E[C(x_r)] (Jolicoeur-Martineau 2018, section 4), computed
+    as E[softplus(-r)] + E[softplus(f)].
+    """
+    r, f = _relative(real_logits, fake_logits)
+    real = jnp.mean(jax.nn.softplus(-r))
+    fake = jnp.mean(jax.nn.softplus(f))
+    return real + fake, {"real": real, "fake": fake}
+
+
+def relativistic_average_g_loss(real_logits: Array, fake_logits: Array) -> LossOut:
+    """RaSGAN generator loss -E[log sigmoid(f)] - E[log(1 - sigmoid(r))] (section 4).
+
+    The discriminator loss with the roles of real and fake swapped; the real term carries no
+    gradient to G through C(x_r) but does through E[C(x_f)] inside r.
+    """
+    r, f = _relative(real_logits, fake_logits)
+    fake = jnp.mean(jax.nn.softplus(-f))
+    real = jnp.mean(jax.nn.softplus(r))
+    return real + fake, {"real": real, "fake": fake}
+
+
+def relativistic_average_ls_d_loss(real_scores: Array, fake_scores: Array) -> LossOut:
+    """RaLSGAN discriminator loss E[(r - 1)^2] + E[(f + 1)^2] (Jolicoeur-Martineau 2018, section 4).
+
+    The author's code halves both RaLSGAN losses; the factor only rescales the gradient (and
+    Adam's updates hardly depend on it), so the paper's form is kept.
+    """
+    r, f = _relative(real_scores, fake_scores)
+    real = jnp.mean(jnp.square(r - 1.0))
+    fake = jnp.mean(jnp.square(f + 1.0))
+    return real + fake, {"real": real, "fake": fake}
+
+
+def relativistic_average_ls_g_loss(real_scores: Array, fake_scores: Array) -> LossOut:
+    """RaLSGAN generator loss E[(f - 1)^2] + E[(r + 1)^2]."""
+    r, f = _relative(real_scores, fake_scores)
+    fake = jnp.mean(jnp.square(f - 1.0))
+    real = jnp.mean(jnp.square(r + 1.0))
+    return real + fake, {"real": real, "fake": fake}
+
+
+# --------------------------------------------------------------------------------------------
+# Penalties on the critic's input gradient. Each takes (critic, real, fake, key) and returns
+# (penalty, terms); ``critic`` maps a batch to per-sample outputs and must treat samples
+# independently (no BatchNorm in training mode), so the gradient of the summed outputs holds
+# each sample's own input gradient.
+
+Critic = Callable[[Array], Array]
+Penalty = Callable[[Critic, Array, Array, Array], LossOut]
+
+
+def input_grad_norms(critic: Critic, x: Array) -> Array:
+    """||grad_x critic(x)_i||_2 for every sample i of the batch ``x``, shape (B,)."""
+    grads = jax.grad(lambda x: jnp.sum(critic(x)))(x)
+    return jnp.sqrt(jnp.sum(jnp.square(grads.reshape(grads.shape[0], -1)), axis=-1))
+
+
+def _per_sample_uniform(key: Array, like: Array) -> Array:
+    """One U[0, 1] draw per sample, broadcastable against ``like``."""
+    return jax.random.uniform(key, (like.shape[0],) + (1,) * (like.ndim - 1), dtype=like.dtype)
+
+
+def _interpolates(real: Array, fake: Array, key: Array) -> Array:
+    """x^ = e * real + (1 - e) * fake, one e ~ U[0, 1] per sample."""
+    chex.assert_equal_shape([real, fake])
+    eps = _per_sample_uniform(key, real)
+    return eps * real + (1.0 - eps) * fake
+
+
+def gradient_penalty(
+    critic: Critic,
+    real: Array,
+    fake: Array,
+    key: Array,
+    *,
+    weight: float = 10.0,
+    target: float = 1.0,
+) -> LossOut:
+    """WGAN-GP penalty weight * E[(||grad_x^ f(x^)||_2 - target)^2] (Gulrajani et al. 2017, eq. 3).
+
+    x^ = e * real + (1 - e) * fake with one e ~ U[0, 1] per sample, drawn from ``key``.
+    """
+    norms = input_grad_norms(critic, _interpolates(real, fake, key))
+    penalty = weight * jnp.mean(jnp.square(norms - target))
+    return penalty, {"penalty": penalty, "interp_grad_norm": jnp.mean(norms)}
+
+
+def one_sided_gradient_penalty(
+    critic: Critic, real: Array, fake: Array, key: Array, *, weight: float = 10.0
+) -> LossOut:
+    """One-sided penalty weight * E[max(0, ||grad_x^ f(x^)||_2 - 1)^2] at the WGAN-GP interpolates.
+
+    Gulrajani et al. 2017 (appendix, "one-sided penalty"); Petzka et al. 2018 (arXiv 1709.08894)
+    argue for it: a 1-Lipschitz critic only needs gradient norms at most 1.
+    """
+    norms = input_grad_norms(critic, _interpolates(real, fake, key))
+    penalty = weight * jnp.mean(jnp.square(jax.nn.relu(norms - 1.0)))
+    return penalty, {"penalty": penalty, "interp_grad_norm": jnp.mean(norms)}
+
+
+def dragan_penalty(
+    critic: Critic,
+    real: Array,
+    fake: Array,
+    key: Array,
+    *,
+    weight: float = 10.0,
+    c: float = 0.5,
+) -> LossOut:
+    """DRAGAN penalty weight * E[(||grad D(x~)||_2 - 1)^2] around perturbed real data.
+
+    Kodali et al. 2017 (arXiv 1705.07215), as their reference code computes it: x_p = x + c *
+    std(x) * u with u ~ U[0, 1) per element and std over the whole batch, then x~ = x + a (x_p -
+    x) with one a ~ U[0, 1] per sample (the paper writes the perturbation as Gaussian noise; the
+    code's form is the one their results used). ``fake`` is not used.
+    """
+    del fake
+    key_noise, key_alpha = jax.random.split(key)
+    perturbed = real + c * jnp.std(real) * jax.random.uniform(key_noise, real.shape, real.dtype)
+    alpha = _per_sample_uniform(key_alpha, real)
+    norms = input_grad_norms(critic, real + alpha * (perturbed - real))
+    penalty = weight * jnp.mean(jnp.square(norms - 1.0))
+    return penalty, {"penalty": penalty, "perturbed_grad_norm": jnp.mean(norms)}
+
+
+def r1_penalty(
+    critic: Critic, real: Array, fake: Array, key: Array, *, gamma: float = 10.0
+) -> LossOut:
+    """R1 = gamma / 2 * E_{x ~ p_data}[||grad_x D(x)||^2] (Mescheder et al. 2018, eq. 9).
+
+    D is the raw output (logit). ``fake`` and ``key`` are not used.
+    """
+    del fake, key
+    norms = input_grad_norms(critic, real)
+    penalty = 0.5 * gamma * jnp.mean(jnp.square(norms))
+    return penalty, {"penalty": penalty, "real_grad_norm": jnp.mean(norms)}
+
+
+def r2_penalty(
+    critic: Critic, real: Array, fake: Array, key: Array, *, gamma: float = 10.0
+) -> LossOut:
+    """R2 = gamma / 2 * E_{x ~ p_g}[||grad_x D(x)||^2] (Mescheder et al. 2018, eq. 10).
+
+    ``real`` and ``key`` are not used.
+    """
+    del real, key
+    norms = input_grad_norms(critic, fake)
+    penalty = 0.5 * gamma * jnp.mean(jnp.square(norms))
+    return penalty, {"penalty": penalty, "fake_grad_norm": jnp.mean(norms)}
+
+
+PENALTIES: dict[str, Penalty] = {
+    "gp": gradient_penalty,
+    "one_sided_gp": one_sided_gradient_penalty,
+    "dragan": dragan_penalty,
+    "r1": r1_penalty,
+    "r2": r2_penalty,
+}
+# Values of the config key objective.penalty.
+PENALTY_NAMES = ("none", *PENALTIES)
+
+
+def make_penalty(name: str, weight: float = 10.0, dragan_c: float = 0.5) -> Penalty:
+    """Penalty ``name`` with its strength bound: lambda for gp / one_sided_gp / dragan, gamma for
+    r1 / r2 (whose penalty is gamma / 2 * E||grad||^2); ``dragan_c`` scales DRAGAN's noise."""
+    if name not in PENALTIES:
+        raise ConfigError("objective.penalty", name, str(list(PENALTIES)))
+    if name in ("r1", "r2"):
+        return functools.partial(PENALTIES[name], gamma=float(weight))
+    if name == "dragan":
+        return functools.partial(dragan_penalty, weight=float(weight), c=float(dragan_c))
+    return functools.partial(PENALTIES[name], weight=float(weight))
+
+
+# --------------------------------------------------------------------------------------------
 # Objectives: immutable records looked up by name.
+
+
+def fake_only(g_loss: Callable[[Array], LossOut]) -> Callable[[Array, Array], LossOut]:
+    """A generator loss of the fake outputs alone, in the (real_out, fake_out) form all share."""
+
+    def loss(real_out: Array, fake_out: Array) -> LossOut:
+        del real_out  # unused, so XLA drops the critic's pass over real data in the G step
+        return g_loss(fake_out)
+
+    return loss
 
 
 @dataclasses.dataclass(frozen=True)
 class Objective:
-    """One GAN objective.
+    """One GAN objective, with an optional penalty on the critic.
 
     Attributes:
       name: registry name.
       d_loss: (real_out, fake_out) -> (loss, terms) for the discriminator / critic.
-      g_loss: fake_out -> (loss, terms) for the generator.
+      g_loss: (real_out, fake_out) -> (loss, terms) for the generator. Only the relativistic
+        losses read ``real_out``; for the others it is ignored (``fake_only``).
       penalty: optional (critic_fn, real, fake, key) -> (penalty, terms) added to d_loss.
       weight_clip: if set, critic weights are projected onto [-c, c] after every update.
     """
 
     name: str
     d_loss: Callable[[Array, Array], LossOut]
-    g_loss: Callable[[Array], LossOut]
-    penalty: Callable[[Callable[[Array], Array], Array, Array, Array], LossOut] | None = None
+    g_loss: Callable[[Array, Array], LossOut]
+    penalty: Penalty | None = None
     weight_clip: float | None = None
 
 
 OBJECTIVES: dict[str, Objective] = {
-    "minimax": Objective("minimax", bce_d_loss, minimax_g_loss),
-    "non_saturating": Objective("non_saturating", bce_d_loss, non_saturating_g_loss),
+    "minimax": Objective("minimax", bce_d_loss, fake_only(minimax_g_loss)),
+    "non_saturating": Objective("non_saturating", bce_d_loss, fake_only(non_saturating_g_loss)),
     "wasserstein": Objective(
-        "wasserstein", wasserstein_d_loss, wasserstein_g_loss, weight_clip=0.01
+        "wasserstein", wasserstein_d_loss, fake_only(wasserstein_g_loss), weight_clip=0.01
     ),
+    # The WGAN-GP recipe by its old name: the wasserstein losses with the two-sided penalty.
     "wasserstein_gp": Objective(
-        "wasserstein_gp", wasserstein_d_loss, wasserstein_g_loss, penalty=gradient_penalty
+        "wasserstein_gp",
+        wasserstein_d_loss,
+        fake_only(wasserstein_g_loss),
+        penalty=gradient_penalty,
     ),
-    "least_squares": Objective("least_squares", least_squares_d_loss, least_squares_g_loss),
+    "least_squares": Objective(
+        "least_squares", least_squares_d_loss, fake_only(least_squares_g_loss)
+    ),
+    "hinge": Objective("hinge", hinge_d_loss, fake_only(hinge_g_loss)),
+    "relativistic_average": Objective(
+        "relativistic_average", relativistic_average_d_loss, relativistic_average_g_loss
+    ),
+    "relativistic_average_ls": Objective(
+        "relativistic_average_ls", relativistic_average_ls_d_loss, relativistic_average_ls_g_loss
+    ),
 }
 
 
 def get_objective(cfg: Mapping[str, Any]) -> Objective:
-    """The objective named by ``cfg['name']`` with its hyper-parameters bound from ``cfg``.
+    """The objective named by ``cfg['name']`` with its hyper-parameters and penalty bound.
 
     Recognised keys besides ``name``: ``clip`` (wasserstein), ``gp_weight`` (wasserstein_gp),
-    ``ls_a``, ``ls_b``, ``ls_c`` (least_squares). Missing keys keep the defaults above.
+    ``ls_a``, ``ls_b``, ``ls_c`` (least_squares), and for every objective ``penalty`` (one of
+    PENALTY_NAMES, default 'none'), ``penalty_weight`` (lambda, or gamma for r1 / r2; default 10)
+    and ``dragan_c`` (default 0.5). 'wasserstein_gp' carries its own penalty, so it takes
+    ``penalty='none'`` only ('wasserstein' with ``penalty='gp'`` is the same objective). Missing
+    keys keep the defaults. Raises ConfigError on a name or combination that is not allowed.
     """
     name = cfg["name"]
     if name not in OBJECTIVES:
-        raise KeyError(f"objective.name={name!r}; allowed: {sorted(OBJECTIVES)}")
+        raise ConfigError("objective.name", name, str(sorted(OBJECTIVES)))
+    penalty = cfg.get("penalty", "none")
+    if penalty not in PENALTY_NAMES:
+        raise ConfigError("objective.penalty", penalty, str(list(PENALTY_NAMES)))
+    if name == "wasserstein_gp" and penalty != "none":
+        raise ConfigError(
+            "objective.penalty",
+            penalty,
+            "'none' with objective.name='wasserstein_gp' (its gradient penalty is built in); "
+            "use objective.name='wasserstein' to choose the penalty",
+        )
     obj = OBJECTIVES[name]
     get = cfg.get
     if name == "wasserstein":
         obj = dataclasses.replace(obj, weight_clip=float(get("clip", obj.weight_clip)))
     elif name == "wasserstein_gp":
-        penalty = functools.partial(gradient_penalty, weight=float(get("gp_weight", 10.0)))
-        obj = dataclasses.replace(obj, penalty=penalty)
+        penalty_fn = functools.partial(gradient_penalty, weight=float(get("gp_weight", 10.0)))
+        obj = dataclasses.replace(obj, penalty=penalty_fn)
     elif name == "least_squares":
         a, b, c = (float(get(k, d)) for k, d in (("ls_a", 0.0), ("ls_b", 1.0), ("ls_c", 1.0)))
         obj = dataclasses.replace(
             obj,
             d_loss=functools.partial(least_squares_d_loss, a=a, b=b),
-            g_loss=functools.partial(least_squares_g_loss, c=c),
+            g_loss=fake_only(functools.partial(least_squares_g_loss, c=c)),
         )
+    if penalty != "none":
+        weight, dragan_c = float(get("penalty_weight", 10.0)), float(get("dragan_c", 0.5))
+        obj = dataclasses.replace(obj, penalty=make_penalty(penalty, weight, dragan_c))
     return obj

@@ -1,8 +1,15 @@
 """Optimisers from config blocks ``{name, lr, b1, b2, schedule, decay_steps}`` (optax).
 
+The generator and the critic each have their own block (``optim.g``, ``optim.d``), so their
+learning rates and Adam betas are set separately: the two time-scale update rule (TTUR, Heusel
+et al. 2017, arXiv 1706.08500) is ``optim.d.lr`` != ``optim.g.lr``. ``b1`` and ``b2`` are Adam's
+betas (DCGAN: 0.5, 0.999; WGAN-GP and SNGAN: 0, 0.9).
+
 ``schedule='constant'`` (the default) keeps ``lr``; ``schedule='cosine'`` decays it as
 lr * (1 + cos(pi t / decay_steps)) / 2 to 0 at update ``decay_steps`` (Loshchilov & Hutter 2017,
-arXiv 1608.03983, without restarts; ``optax.cosine_decay_schedule``). ``t`` counts this
+arXiv 1608.03983, without restarts; ``optax.cosine_decay_schedule``); ``schedule='linear'``
+decays it as lr * (1 - t / decay_steps) to 0 at update ``decay_steps`` and holds 0 after
+(``optax.linear_schedule``; the decay of SNGAN's and BigGAN's longer runs). ``t`` counts this
 optimiser's own updates, so a critic with ``train.d_steps = k`` reaches the end after
 ``decay_steps / k`` generator steps.
 """
@@ -15,7 +22,7 @@ from typing import Any
 import optax
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
-SCHEDULES = ("constant", "cosine")
+SCHEDULES = ("constant", "cosine", "linear")
 
 
 def learning_rate(cfg: Mapping[str, Any]) -> float | optax.Schedule:
@@ -26,10 +33,13 @@ def learning_rate(cfg: Mapping[str, Any]) -> float | optax.Schedule:
         return lr
     if schedule == "cosine":
         return optax.cosine_decay_schedule(lr, int(cfg["decay_steps"]))
+    if schedule == "linear":
+        return optax.linear_schedule(lr, 0.0, int(cfg["decay_steps"]))
     raise ValueError(f"optimizer schedule={schedule!r}; allowed: {list(SCHEDULES)}")
 
 
 def make_optimizer(cfg: Mapping[str, Any]) -> optax.GradientTransformation:
+    """The optimiser of one config block (``optim.g`` or ``optim.d``)."""
     name, lr = cfg["name"], learning_rate(cfg)
     if name == "adam":
         return optax.adam(lr, b1=float(cfg.get("b1", 0.9)), b2=float(cfg.get("b2", 0.999)))

@@ -6,11 +6,12 @@ generator's exponential moving average when enabled, and the run's root PRNG key
 pure:
 
     d_step(state, batch, *, objective, z_dim, num_classes) -> (state, metrics)
-    g_step(state, *, objective, z_dim, batch_size, num_classes, ema_decay) -> (state, metrics)
+    g_step(state, batch, *, objective, z_dim, num_classes, ema_decay) -> (state, metrics)
     train_step(state, batches, *, objective, z_dim, num_classes, ema_decay) -> (state, metrics)
 
 ``train_step`` runs ``batches['x'].shape[0]`` critic updates (``train.d_steps``), unrolled,
-then one generator update. Keys: every update derives its own key from the root key with
+then one generator update, which sees the last critic update's real batch (the relativistic
+losses compare the fakes with it). Keys: every update derives its own key from the root key with
 fold_in(fold_in(key, role), counter) and splits it into named keys, so a run depends on the seed
 alone (no global RNG, no Python side effects). Metrics are flat dicts of scalars ("d/loss",
 "d/real", "g/loss", ...); critic metrics are averaged over the critic updates of a step.
@@ -245,31 +246,41 @@ def d_step(
 
 def g_step(
     state: GANState,
+    batch: dict[str, Array],
     *,
     objective: Objective,
     z_dim: int,
-    batch_size: int,
     num_classes: int = 0,
     ema_decay: float = 0.0,
     batch_sharding: Sharding | None = None,
 ) -> tuple[GANState, Metrics]:
     """One generator update against the current critic (critic in train mode, stats discarded).
 
-    The critic's ``batch_stats`` (BatchNorm statistics, spectral-norm ``u``) stay as they were.
-    When the state keeps a generator EMA, it is updated after the parameters
-    (``update_ema`` with ``ema_decay``).
+    ``batch['x']`` sets the batch size and gives the critic's outputs on real data (with their
+    labels, for a conditional critic) to the generator loss; only the relativistic losses read
+    them, and for the others XLA drops that unused critic pass from the compiled step. The
+    critic's ``batch_stats`` (BatchNorm statistics, spectral-norm ``u``) stay as they were. When
+    the state keeps a generator EMA, it is updated after the parameters (``update_ema`` with
+    ``ema_decay``).
     """
+    real = batch["x"]
+    batch_size = real.shape[0]
     key = role_key(state.key, ROLE_G, state.g.step)
     key_z = jax.random.split(key)[0]
     z = _noise(key_z, (batch_size, z_dim), jnp.float32, batch_sharding)
     labels = _fake_labels(
         jax.random.fold_in(key, _LABEL_STREAM), batch_size, num_classes, batch_sharding
     )
+    real_labels = batch["label"] if num_classes else None
+    real_out = jax.lax.stop_gradient(
+        apply_model(state.d, state.d.params, real, True, real_labels)[0]
+    )
 
     def loss_fn(params):
         fake, stats = apply_model(state.g, params, z, True, labels)
         fake_out, _ = apply_model(state.d, state.d.params, fake, True, labels)
-        loss, terms = objective.g_loss(fake_out)
+        chex.assert_equal_shape([real_out, fake_out])
+        loss, terms = objective.g_loss(real_out, fake_out)
         return loss, (terms, stats)
 
     (loss, (terms, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g.params)
@@ -311,12 +322,12 @@ def train_step(
             batch_sharding=batch_sharding,
         )
         d_metrics.append(metrics)
-    batch_size = batches["x"].shape[1]
+    last = jax.tree.map(lambda a: a[-1], batches)
     state, g_metrics = g_step(
         state,
+        last,
         objective=objective,
         z_dim=z_dim,
-        batch_size=batch_size,
         num_classes=num_classes,
         ema_decay=ema_decay,
         batch_sharding=batch_sharding,

@@ -9,7 +9,7 @@ from gan_jax.data import DATASETS, Dataset
 from gan_jax.errors import ConfigError
 from gan_jax.evaluation import EXTRACTORS
 from gan_jax.input_pipeline import FOLDER_PREFIX, TFDS_PREFIX, is_host_dataset
-from gan_jax.losses import OBJECTIVES
+from gan_jax.losses import OBJECTIVES, PENALTY_NAMES
 from gan_jax.models import MODELS, RESOLUTIONS
 from gan_jax.optim import OPTIMIZERS, SCHEDULES
 
@@ -19,11 +19,20 @@ DOWNSAMPLES = ("subpixel", "conv")
 POINT_DATASETS = ("ring8", "grid25")
 POINT_MODELS = ("mlp", "pacgan_mlp")
 IMAGE_MODELS = ("dcgan", "resnet")
+DTYPES = ("float32", "bfloat16")
+# Families whose layers take model.dtype (the maxout critic and the ResNets compute in float32).
+LOW_PRECISION_MODELS = ("mlp", "dcgan")
 
 
 def _check_choice(key: str, value, allowed) -> None:
     if value not in allowed:
         raise ConfigError(key, value, str(sorted(allowed)))
+
+
+def _check_unit_interval(key: str, value) -> None:
+    """0 <= value < 1 (Adam's betas)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(key, value, "a number in [0, 1)")
 
 
 def _check_positive(key: str, value, kind=(int, float)) -> None:
@@ -37,9 +46,32 @@ def _check_non_negative_int(key: str, value) -> None:
         raise ConfigError(key, value, "a non-negative integer")
 
 
+def _check_objective(config) -> None:
+    """objective.*: the name, the penalty and the numbers the chosen ones use."""
+    obj = config.objective
+    _check_choice("objective.name", obj.name, OBJECTIVES)
+    penalty = obj.get("penalty", "none")
+    _check_choice("objective.penalty", penalty, PENALTY_NAMES)
+    if obj.name == "wasserstein_gp" and penalty != "none":
+        raise ConfigError(
+            "objective.penalty",
+            penalty,
+            "'none' with objective.name='wasserstein_gp' (its gradient penalty is built in); "
+            "use objective.name='wasserstein' to choose the penalty",
+        )
+    if obj.name == "wasserstein":
+        _check_positive("objective.clip", obj.clip)
+    if obj.name == "wasserstein_gp":
+        _check_positive("objective.gp_weight", obj.gp_weight)
+    if penalty != "none":
+        _check_positive("objective.penalty_weight", obj.penalty_weight)
+    if penalty == "dragan":
+        _check_positive("objective.dragan_c", obj.dragan_c)
+
+
 def validate(config) -> None:
     """Raise ConfigError on the first key whose value is not allowed."""
-    _check_choice("objective.name", config.objective.name, OBJECTIVES)
+    _check_objective(config)
     name = config.data.name
     if is_host_dataset(name):
         if name in (TFDS_PREFIX, FOLDER_PREFIX):
@@ -57,8 +89,11 @@ def validate(config) -> None:
         _check_choice(f"optim.{net}.name", opt.name, OPTIMIZERS)
         _check_positive(f"optim.{net}.lr", opt.lr)
         _check_choice(f"optim.{net}.schedule", opt.get("schedule", "constant"), SCHEDULES)
-        if opt.get("schedule", "constant") == "cosine":
+        if opt.get("schedule", "constant") != "constant":
             _check_positive(f"optim.{net}.decay_steps", opt.decay_steps, int)
+        if opt.name == "adam":
+            for beta in ("b1", "b2"):
+                _check_unit_interval(f"optim.{net}.{beta}", opt.get(beta, 0.9))
     _check_positive("train.batch_size", config.train.batch_size, int)
     _check_positive("train.steps", config.train.steps, int)
     _check_positive("train.d_steps", config.train.d_steps, int)
@@ -82,14 +117,23 @@ def validate(config) -> None:
     _check_choice("model.g_norm", config.model.g_norm, NORMS)
     _check_choice("model.d_norm", config.model.d_norm, NORMS)
     _check_conditioning_and_ema(config.model)
-    if config.objective.name == "wasserstein":
-        _check_positive("objective.clip", config.objective.clip)
-    if config.objective.name == "wasserstein_gp" and config.model.d_norm == "batch":
+    dtype = config.model.get("dtype", "float32")
+    _check_choice("model.dtype", dtype, DTYPES)
+    if dtype != "float32" and config.model.name not in LOW_PRECISION_MODELS:
+        raise ConfigError("model.dtype", dtype, f"'float32' with model.name={config.model.name!r}")
+    obj = config.objective
+    penalised = obj.name == "wasserstein_gp" or obj.get("penalty", "none") != "none"
+    if penalised and config.model.d_norm == "batch":
+        which = (
+            "objective.name='wasserstein_gp'"
+            if obj.name == "wasserstein_gp"
+            else f"objective.penalty={obj.penalty!r}"
+        )
         raise ConfigError(
             "model.d_norm",
             "batch",
-            "'layer' or 'none' with objective.name='wasserstein_gp' (the gradient penalty is "
-            "per sample; BatchNorm mixes samples)",
+            f"'layer' or 'none' with {which} (a gradient penalty is per sample; BatchNorm mixes "
+            "samples)",
         )
     points = config.data.name in POINT_DATASETS
     if points:
@@ -110,9 +154,9 @@ def validate(config) -> None:
                 config.train.batch_size,
                 f"a multiple of model.pac={pac} (the discriminator judges packs of pac samples)",
             )
-        if pac > 1 and config.objective.name == "wasserstein_gp":
+        if pac > 1 and penalised:
             raise ConfigError(
-                "model.pac", pac, "1 with objective.name='wasserstein_gp' (per-sample penalty)"
+                "model.pac", pac, "1 with a gradient penalty (it is computed per sample)"
             )
     if not points:
         if config.model.name not in IMAGE_MODELS:

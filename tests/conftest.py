@@ -10,7 +10,7 @@ import pathlib
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan")
+CONFIG_NAMES = ("gan", "nsgan", "wgan", "wgan_gp", "lsgan", "hinge")
 CONFIG_NAMES_2D = ("pacgan", "grid25_best")  # 2D-only recipes (their default preset is grid25)
 
 

@@ -32,6 +32,13 @@ from gan_jax.errors import ConfigError
 ROOT = pathlib.Path(__file__).resolve().parents[1]  # on PYTHONPATH in the subprocesses
 
 # Tiny configs: (config file:preset, overrides). Global batch 16 splits over 1, 4, 8.
+# SGD, not Adam, for objectives that do not change when a constant is added to the critic's
+# output (hinge while every sample is inside the margin, the relativistic ones, Wasserstein):
+# some critic biases (the output bias, those of units active on the whole batch) then have a
+# gradient of exactly zero up to rounding, and Adam's normalised step turns that rounding, which
+# differs between 1 and 8 devices, into steps of +-lr. Adam itself is compared across devices
+# by the runs above.
+_SGD = {"optim.g.name": "sgd", "optim.d.name": "sgd", "optim.g.lr": 0.01, "optim.d.lr": 0.01}
 CONFIGS = {
     "dcgan_bn": (
         "default.py:digits",
@@ -84,6 +91,34 @@ CONFIGS = {
             "train.sample_every": 0,
         },
     ),
+    # configs/hinge.py (5 critic steps), its MLP preset, with SGD for the reason given above.
+    "hinge": (
+        "hinge.py:ring8",
+        {
+            **_SGD,
+            "model.g_hidden": (32, 32),
+            "model.d_hidden": (32, 32),
+            "train.batch_size": 16,
+            "train.steps": 4,
+            "train.log_every": 2,
+            "eval.num_samples": 64,
+        },
+    ),
+    # A relativistic objective (batch means inside both players' losses) with the R1 penalty.
+    "ralsgan_r1": (
+        "default.py:ring8",
+        {
+            **_SGD,
+            "objective.name": "relativistic_average_ls",
+            "objective.penalty": "r1",
+            "model.g_hidden": (32, 32),
+            "model.d_hidden": (32, 32),
+            "train.batch_size": 16,
+            "train.steps": 4,
+            "train.log_every": 2,
+            "eval.num_samples": 64,
+        },
+    ),
 }
 # run name -> (config, number of devices in the mesh)
 MESH_RUNS = {
@@ -96,6 +131,10 @@ MESH_RUNS = {
     "cgan_8": ("cgan", 8),
     "sngan_1": ("sngan", 1),
     "sngan_8": ("sngan", 8),
+    "hinge_1": ("hinge", 1),
+    "hinge_8": ("hinge", 8),
+    "ralsgan_r1_1": ("ralsgan_r1", 1),
+    "ralsgan_r1_8": ("ralsgan_r1", 8),
 }
 
 

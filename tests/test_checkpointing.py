@@ -234,14 +234,15 @@ def poison_g_loss_from(monkeypatch, first_bad_step: int) -> None:
     """Make the generator loss NaN from generator update ``first_bad_step`` on (1-based)."""
     g_step = steps.g_step
 
-    def poisoned(state, *, objective, **kwargs):
+    def poisoned(state, batch, *, objective, **kwargs):
         scale = jnp.where(state.step + 1 >= first_bad_step, jnp.nan, 1.0)
 
-        def g_loss(fake_out):
-            loss, terms = objective.g_loss(fake_out)
+        def g_loss(real_out, fake_out):
+            loss, terms = objective.g_loss(real_out, fake_out)
             return loss * scale, terms  # NaN loss, so NaN gradients too
 
-        return g_step(state, objective=dataclasses.replace(objective, g_loss=g_loss), **kwargs)
+        replaced = dataclasses.replace(objective, g_loss=g_loss)
+        return g_step(state, batch, objective=replaced, **kwargs)
 
     monkeypatch.setattr(steps, "g_step", poisoned)
 

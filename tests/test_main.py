@@ -110,6 +110,32 @@ def test_cli_runs_and_sample_cli_writes_samples(tmp_path):
     assert samples.min() >= -1.0 and samples.max() <= 1.0
 
 
+def test_cli_selects_any_objective_and_penalty_on_any_config(tmp_path):
+    res = run_cli(
+        "-m",
+        "gan_jax.main",
+        "--config=configs/lsgan.py:ring8",
+        f"--workdir={tmp_path}",
+        "--config.objective.name=relativistic_average",
+        "--config.objective.penalty=dragan",
+        "--config.objective.penalty_weight=5",
+        "--config.model.g_hidden=(16,)",
+        "--config.model.d_hidden=(16,)",
+        "--config.train.steps=2",
+        "--config.train.log_every=1",
+        "--config.train.steps_per_dispatch=1",
+        "--config.eval.num_samples=64",
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "gan_jax: relativistic_average on ring8" in res.stdout
+    saved = json.loads((tmp_path / "config.json").read_text())["objective"]
+    assert (saved["penalty"], saved["penalty_weight"]) == ("dragan", 5.0)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    last = [r for r in records if "d/loss" in r][-1]
+    assert last["step"] == 2
+    assert {"d/penalty", "d/perturbed_grad_norm", "g/real"} <= set(last), last
+
+
 def test_sample_api_shape_for_2d_runs(tmp_path):
     cfg = tiny(load_config("nsgan", "ring8"))
     train.train_and_evaluate(cfg, tmp_path)
@@ -123,6 +149,7 @@ def test_sample_api_shape_for_2d_runs(tmp_path):
         (["--config.objective.name=hinge_typo"], "objective.name='hinge_typo'"),
         (["--config.train.batch_size=0"], "train.batch_size=0"),
         (["--config.optim.g.lr=-1.0"], "optim.g.lr=-1.0"),
+        (["--config.objective.penalty=r3"], "objective.penalty='r3'"),
     ],
 )
 def test_cli_config_errors_are_one_clear_line(tmp_path, args, needle):

@@ -152,3 +152,53 @@ def test_mlp_discriminator_packs_too():
     dv = d.init(jax.random.key(0), jnp.zeros((2, 2)), train=False)
     assert dv["params"]["dense0"]["kernel"].shape == (4, 8)
     assert d.apply(dv, jnp.ones((6, 2)), train=False).shape == (3,)
+
+
+def _dot_and_conv_dtypes(fn, *args) -> set[str]:
+    """Output dtypes of every matmul / convolution in ``fn``'s jaxpr (nested ones included)."""
+    found = set()
+
+    def walk(jaxpr):
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name in ("dot_general", "conv_general_dilated"):
+                found.update(str(v.aval.dtype) for v in eqn.outvars)
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                walk(sub)
+
+    walk(jax.make_jaxpr(fn)(*args).jaxpr)
+    return found
+
+
+@pytest.mark.parametrize(
+    "name,shape,norm",
+    [("dcgan", (16, 16, 1), "batch"), ("mlp", (2,), "layer")],
+    ids=["dcgan", "mlp"],
+)
+def test_bfloat16_compute_with_float32_params_and_outputs(name, shape, norm):
+    base = {"width": 8, "g_norm": norm, "d_norm": norm, "upsample": "subpixel"}
+    base |= {"downsample": "subpixel", "g_hidden": (16,), "d_hidden": (16,)}
+    g32, d32 = MODELS[name]({**base, "dtype": "float32"}, shape)
+    g16, d16 = MODELS[name]({**base, "dtype": "bfloat16"}, shape)
+    z = jax.random.normal(jax.random.key(0), (4, 8))
+    g_vars = jax.jit(g32.init, static_argnames="train")(jax.random.key(1), z, train=False)
+    # The same variables serve both precisions: parameters (and statistics) stay float32.
+    g16_vars = jax.eval_shape(lambda k: g16.init(k, z, train=False), jax.random.key(1))
+    assert jax.tree.map(jnp.shape, g16_vars) == jax.tree.map(jnp.shape, g_vars)
+    assert {x.dtype for x in jax.tree.leaves(g16_vars)} == {jnp.dtype("float32")}
+    x32 = jax.jit(g32.apply, static_argnames="train")(g_vars, z, train=False)
+    x16 = jax.jit(g16.apply, static_argnames="train")(g_vars, z, train=False)
+    assert x16.dtype == jnp.float32 and x16.shape == (4, *shape)
+    np.testing.assert_allclose(x16, x32, atol=0.1)  # bfloat16 keeps ~3 significant digits
+    assert not np.array_equal(np.asarray(x16), np.asarray(x32))  # really another precision
+    d_vars = jax.jit(d32.init, static_argnames="train")(jax.random.key(2), x32, train=False)
+    l32 = jax.jit(d32.apply, static_argnames="train")(d_vars, x32, train=False)
+    l16 = jax.jit(d16.apply, static_argnames="train")(d_vars, x32, train=False)
+    assert l16.dtype == jnp.float32 and l16.shape == (4,)
+    np.testing.assert_allclose(l16, l32, atol=0.1)
+    # Every matmul and convolution runs in bfloat16, in both networks and in the gradient.
+    assert _dot_and_conv_dtypes(lambda z: g16.apply(g_vars, z, train=False), z) == {"bfloat16"}
+    assert _dot_and_conv_dtypes(lambda z: g32.apply(g_vars, z, train=False), z) == {"float32"}
+    grad_fn = jax.grad(lambda p, x: jnp.sum(d16.apply({**d_vars, "params": p}, x, train=False)))
+    assert _dot_and_conv_dtypes(grad_fn, d_vars["params"], x32) == {"bfloat16"}
+    grads = jax.jit(grad_fn)(d_vars["params"], x32)
+    assert {g.dtype for g in jax.tree.leaves(grads)} == {jnp.dtype("float32")}

@@ -4,8 +4,9 @@ The multi-device runs happen in subprocesses (tests/parallel_worker.py) because 
 devices (XLA_FLAGS=--xla_force_host_platform_device_count=N) must be set before JAX starts.
 One module fixture launches them together, bounded by timeouts:
 
-- one process with 8 devices training a BatchNorm DCGAN on meshes of 1, 4 and 8 devices and
-  an MLP on 1 and 8, from the same seed and global batch;
+- one process with 8 devices training a BatchNorm DCGAN on meshes of 1, 4 and 8 devices, and
+  an MLP, configs/hinge.py's MLP preset and a relativistic MLP with the R1 penalty on 1 and 8,
+  from the same seed and global batch;
 - two processes with 2 devices each on 127.0.0.1 (gloo collectives), through the real entry
   point gan_jax.main with --coordinator_address/--num_processes/--process_id.
 """
@@ -113,19 +114,27 @@ def assert_replicas_identical(dump) -> None:
             np.testing.assert_array_equal(x, replicas[0], err_msg=f"{leaf} replica {i}")
 
 
-def assert_states_close(actual, expected) -> None:
+def assert_states_close(actual, expected, atol: float = 0.0) -> None:
     assert actual.keys() == expected.keys()
     for leaf in expected:
-        np.testing.assert_allclose(actual[leaf][0], expected[leaf][0], rtol=RTOL, err_msg=leaf)
+        np.testing.assert_allclose(
+            actual[leaf][0], expected[leaf][0], rtol=RTOL, atol=atol, err_msg=leaf
+        )
 
 
-@pytest.mark.parametrize("config", ["dcgan_bn", "mlp", "cgan", "sngan"])
+# These losses do not change when a constant is added to the critic's output, so a few critic
+# biases have an exactly zero gradient and stay at rounding level (~1e-9), where a relative
+# tolerance means nothing; every other parameter is O(1e-4) or more (parallel_worker._SGD).
+ATOL = {"hinge": 1e-7, "ralsgan_r1": 1e-7}
+
+
+@pytest.mark.parametrize("config", ["dcgan_bn", "mlp", "cgan", "sngan", "hinge", "ralsgan_r1"])
 def test_one_device_and_eight_devices_train_the_same_parameters(runs, config):
     one = load_dump(runs["meshes"] / f"{config}_1.npz")
     eight = load_dump(runs["meshes"] / f"{config}_8.npz")
     assert all(len(r) == 8 for r in eight.values())
     assert_replicas_identical(eight)
-    assert_states_close(eight, one)
+    assert_states_close(eight, one, ATOL.get(config, 0.0))
     if config == "dcgan_bn":  # the test really covers BatchNorm statistics
         assert any("norm1']['mean" in leaf for leaf in one)
     if config in ("cgan", "sngan"):  # ... spectral-norm vectors (and cgan's generator EMA)

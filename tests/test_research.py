@@ -176,8 +176,8 @@ def cgan():
     )
     kw = dict(objective=run.objective, z_dim=cfg.model.z_dim, num_classes=10)
     d_step = jax.jit(functools.partial(steps.d_step, **kw))
-    g_step = jax.jit(functools.partial(steps.g_step, batch_size=8, ema_decay=0.9, **kw))
-    return run, state, batch, d_step, g_step
+    g_step = jax.jit(functools.partial(steps.g_step, ema_decay=0.9, **kw))
+    return run, state, batch, d_step, functools.partial(g_step, batch=batch)
 
 
 def test_ema_follows_its_formula_and_is_what_samples_use(cgan):

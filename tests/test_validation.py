@@ -5,6 +5,8 @@ from conftest import load_config
 
 from gan_jax import train
 from gan_jax.errors import ConfigError
+from gan_jax.losses import OBJECTIVES, get_objective
+from gan_jax.validation import validate
 
 
 @pytest.mark.parametrize(
@@ -33,6 +35,25 @@ from gan_jax.errors import ConfigError
         ("wgan_gp", {"model.d_norm": "batch"}, "model.d_norm"),
         ("nsgan", {"model.name": "mlp"}, "model.name"),
         ("wgan", {"objective.clip": 0.0}, "objective.clip"),
+        ("hinge", {"objective.penalty": "r3"}, "objective.penalty"),
+        ("wgan_gp", {"objective.penalty": "r1"}, "objective.penalty"),
+        ("nsgan", {"objective.penalty": "r1"}, "model.d_norm"),  # BatchNorm critic
+        (
+            "hinge",
+            {"objective.penalty": "r1", "objective.penalty_weight": 0.0},
+            "objective.penalty_weight",
+        ),
+        (
+            "hinge",
+            {"objective.penalty": "dragan", "objective.dragan_c": -1.0},
+            "objective.dragan_c",
+        ),
+        ("wgan_gp", {"objective.gp_weight": -10.0}, "objective.gp_weight"),
+        ("nsgan", {"model.dtype": "float16"}, "model.dtype"),
+        ("hinge", {"optim.d.b1": 1.0}, "optim.d.b1"),
+        ("nsgan", {"optim.g.b2": -0.1}, "optim.g.b2"),
+        ("nsgan", {"optim.g.schedule": "linear", "optim.g.decay_steps": 0}, "optim.g.decay_steps"),
+        ("nsgan", {"optim.g.schedule": "step"}, "optim.g.schedule"),
     ],
 )
 def test_bad_config_names_key_value_and_allowed(name, overrides, key):
@@ -42,7 +63,10 @@ def test_bad_config_names_key_value_and_allowed(name, overrides, key):
     assert err.value.key == key
     msg = str(err.value)
     assert key in msg and "allowed" in msg
-    assert repr(list(overrides.values())[0]) in msg
+    value = cfg
+    for part in key.split("."):
+        value = value[part]
+    assert repr(value) in msg  # the offending value, which may come from the recipe
 
 
 def test_unknown_preset():
@@ -50,7 +74,9 @@ def test_unknown_preset():
         load_config("wgan", "cifar_typo")
 
 
-@pytest.mark.parametrize("name", ["gan", "nsgan", "wgan", "wgan_gp", "lsgan", "pacgan", "default"])
+@pytest.mark.parametrize(
+    "name", ["gan", "nsgan", "wgan", "wgan_gp", "lsgan", "pacgan", "hinge", "default"]
+)
 @pytest.mark.parametrize("preset", [None, "ring8", "grid25"])
 def test_every_shipped_config_validates(name, preset):
     train.build_run(load_config(name, preset))
@@ -98,3 +124,28 @@ def test_pacgan_config_follows_the_paper():
     assert tuple(c.model.d_hidden) == (200,) * 3 and c.model.maxout_pieces == 5
     assert (c.optim.d.lr, c.optim.d.b1, c.optim.g.b1) == (1e-4, 0.8, 0.8)
     assert (c.train.batch_size, c.data.num_points, c.model.z_dim) == (100, 100_000, 2)
+
+
+def test_hinge_recipe_is_sngans():
+    c = load_config("hinge")
+    assert c.objective.name == "hinge" and c.objective.penalty == "none"
+    for opt in (c.optim.g, c.optim.d):
+        assert (opt.name, opt.lr, opt.b1, opt.b2) == ("adam", 2e-4, 0.0, 0.9)
+    assert c.train.d_steps == 5 and c.model.d_norm != "batch"
+
+
+@pytest.mark.parametrize("name", ["gan", "nsgan", "wgan", "wgan_gp", "lsgan", "hinge"])
+def test_every_objective_and_penalty_selectable_from_every_config(name):
+    """--config.objective.name / .penalty work on any recipe; the one refused combination is a
+    BatchNorm critic under a gradient penalty, with one clear error."""
+    for objective in OBJECTIVES:
+        for penalty in ("none", "r1") if objective != "wasserstein_gp" else ("none",):
+            cfg = load_config(name, **{"objective.name": objective, "objective.penalty": penalty})
+            penalised = objective == "wasserstein_gp" or penalty != "none"
+            if penalised and cfg.model.d_norm == "batch":
+                with pytest.raises(ConfigError, match="model.d_norm='batch'"):
+                    validate(cfg)
+                cfg.model.d_norm = "layer"
+            validate(cfg)
+            obj = get_objective(cfg.objective)
+            assert obj.name == objective and (obj.penalty is not None) == penalised

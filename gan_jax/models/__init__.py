@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import flax.linen as nn
+import jax.numpy as jnp
 
 from gan_jax.models.dcgan import RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
@@ -31,16 +32,24 @@ from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 Builder = Callable[[Mapping[str, Any], tuple[int, ...]], tuple[nn.Module, nn.Module]]
 
 
+def compute_dtype(cfg: Mapping[str, Any]) -> Any:
+    """``model.dtype`` ('float32' or 'bfloat16') as a numpy dtype; parameters stay float32."""
+    return jnp.dtype(cfg.get("dtype", "float32"))
+
+
 def _mlp(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     (dim,) = shape
-    k = cfg.get("num_classes", 0)
-    g = MLPGenerator(out_dim=dim, hidden=tuple(cfg["g_hidden"]), norm=cfg["g_norm"], num_classes=k)
+    k, dtype = cfg.get("num_classes", 0), compute_dtype(cfg)
+    g = MLPGenerator(
+        out_dim=dim, hidden=tuple(cfg["g_hidden"]), norm=cfg["g_norm"], num_classes=k, dtype=dtype
+    )
     d = MLPDiscriminator(
         hidden=tuple(cfg["d_hidden"]),
         norm=cfg["d_norm"],
         pac=cfg.get("pac", 1),
         num_classes=k,
         spectral_norm=cfg.get("d_spectral_norm", False),
+        dtype=dtype,
     )
     return g, d
 
@@ -77,6 +86,7 @@ def _dcgan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, n
         norm=cfg["g_norm"],
         upsample=cfg["upsample"],
         num_classes=cfg.get("num_classes", 0),
+        dtype=compute_dtype(cfg),
     )
     d = DCGANDiscriminator(
         resolution=resolution,
@@ -85,6 +95,7 @@ def _dcgan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, n
         downsample=cfg.get("downsample", "subpixel"),
         num_classes=cfg.get("num_classes", 0),
         spectral_norm=cfg.get("d_spectral_norm", False),
+        dtype=compute_dtype(cfg),
     )
     return g, d
 

@@ -13,10 +13,14 @@ noise into updates.
 
 Conditioning (``num_classes > 0``) is by concatenation (Mirza & Osindero 2014): G appends the
 one-hot label to z, D appends it to the image as K constant channels. ``spectral_norm`` wraps
-every critic convolution in spectral normalisation (Miyato et al. 2018).
+every critic convolution in spectral normalisation (Miyato et al. 2018). ``dtype`` is the compute
+dtype (``model.dtype``: float32, or bfloat16 for GPU/TPU); parameters stay float32 and the outputs
+(images, logits) are float32.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -46,6 +50,7 @@ class DCGANGenerator(nn.Module):
     norm: str = "batch"
     upsample: str = "subpixel"
     num_classes: int = 0
+    dtype: Any = None  # compute dtype; parameters stay float32, the images are float32
 
     @nn.compact
     def __call__(
@@ -55,15 +60,16 @@ class DCGANGenerator(nn.Module):
         feats = self.width * 2 ** (n - 1)
         bias = self.norm != "batch"
         z = concat_labels(z, labels, self.num_classes)
-        x = nn.Dense(4 * 4 * feats, use_bias=bias, name="project")(z)
+        dtype = self.dtype
+        x = nn.Dense(4 * 4 * feats, use_bias=bias, name="project", dtype=dtype)(z)
         x = x.reshape(z.shape[0], 4, 4, feats)
-        x = nn.relu(norm_layer(self.norm, train, name="norm0")(x))
+        x = nn.relu(norm_layer(self.norm, train, name="norm0", dtype=dtype)(x))
         for i in range(1, n):
             feats //= 2
-            x = upsample_layer(self.upsample, feats, use_bias=bias, name=f"up{i}")(x)
-            x = nn.relu(norm_layer(self.norm, train, name=f"norm{i}")(x))
-        x = upsample_layer(self.upsample, self.channels, name=f"up{n}")(x)
-        return jnp.tanh(x)
+            x = upsample_layer(self.upsample, feats, use_bias=bias, name=f"up{i}", dtype=dtype)(x)
+            x = nn.relu(norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x))
+        x = upsample_layer(self.upsample, self.channels, name=f"up{n}", dtype=dtype)(x)
+        return jnp.tanh(x).astype(jnp.float32)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -73,23 +79,26 @@ class DCGANDiscriminator(nn.Module):
     downsample: str = "subpixel"
     num_classes: int = 0
     spectral_norm: bool = False
+    dtype: Any = None  # compute dtype; parameters stay float32, the logits are float32
 
     @nn.compact
     def __call__(
         self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
     ) -> jax.Array:
         n = num_upsamplings(self.resolution)
-        feats = self.width
+        feats, dtype = self.width, self.dtype
         sn = self.spectral_norm
         x = concat_labels(x, labels, self.num_classes)
         for i in range(n):
             bias = i == 0 or self.norm != "batch"
-            conv = downsample_layer(self.downsample, feats, use_bias=bias, name=f"conv{i}")
+            conv = downsample_layer(
+                self.downsample, feats, use_bias=bias, name=f"conv{i}", dtype=dtype
+            )
             x = spectral_norm(conv, sn, name=f"sn{i}")(x, train)
             if i > 0:
-                x = norm_layer(self.norm, train, name=f"norm{i}")(x)
+                x = norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x)
             x = nn.leaky_relu(x, 0.2)
             feats *= 2
-        logit = nn.Conv(1, (4, 4), padding="VALID", name="logit")
+        logit = nn.Conv(1, (4, 4), padding="VALID", name="logit", dtype=dtype)
         x = spectral_norm(logit, sn, name="sn_logit")(x, train)
-        return x.reshape(x.shape[0])
+        return x.reshape(x.shape[0]).astype(jnp.float32)

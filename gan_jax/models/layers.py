@@ -23,6 +23,8 @@ convolutions, and y[2m + ry, 2n + rx] = phase_(ry, rx)[m, n].
 
 from __future__ import annotations
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -63,14 +65,17 @@ class SubPixelConvTranspose(nn.Module):
     use_bias: bool = True
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
+    dtype: Any = None  # compute dtype (default: the input's); parameters stay float32
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        x = x if self.dtype is None else x.astype(self.dtype)
         cin = x.shape[-1]
         kernel = self.param("kernel", self.kernel_init, (4, 4, cin, self.features), jnp.float32)
         y = conv_transpose_phases(x, kernel.astype(x.dtype))
         if self.use_bias:
-            y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32)
+            bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
+            y = y + bias.astype(y.dtype)
         return y
 
 
@@ -123,51 +128,69 @@ class StridedConv(nn.Module):
     use_bias: bool = True
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
+    dtype: Any = None  # compute dtype (default: the input's); parameters stay float32
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        x = x if self.dtype is None else x.astype(self.dtype)
         n, h, w, cin = x.shape
         if h % 2 or w % 2:
             raise ValueError(f"StridedConv needs even spatial sizes; got {(h, w)}")
         kernel = self.param("kernel", self.kernel_init, (4, 4, cin, self.features), jnp.float32)
         y = conv_stride2(x, kernel.astype(x.dtype))
         if self.use_bias:
-            y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32)
+            bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
+            y = y + bias.astype(y.dtype)
         return y
 
 
 def downsample_layer(
-    kind: str, features: int, use_bias: bool = True, name: str | None = None
+    kind: str, features: int, use_bias: bool = True, name: str | None = None, dtype: Any = None
 ) -> nn.Module:
     """A 4x4 stride-2 convolution: 'conv' (flax) or 'subpixel' (same function, see StridedConv)."""
     if kind == "conv":
         return nn.Conv(
-            features, (4, 4), strides=(2, 2), padding="SAME", use_bias=use_bias, name=name
+            features,
+            (4, 4),
+            strides=(2, 2),
+            padding="SAME",
+            use_bias=use_bias,
+            name=name,
+            dtype=dtype,
         )
     if kind == "subpixel":
-        return StridedConv(features, use_bias=use_bias, name=name)
+        return StridedConv(features, use_bias=use_bias, name=name, dtype=dtype)
     raise ValueError(f"model.downsample={kind!r}; allowed: ['conv', 'subpixel']")
 
 
 def upsample_layer(
-    kind: str, features: int, use_bias: bool = True, name: str | None = None
+    kind: str, features: int, use_bias: bool = True, name: str | None = None, dtype: Any = None
 ) -> nn.Module:
     """A 4x4 stride-2 upsampling layer: 'conv_transpose' (flax) or 'subpixel' (same function)."""
     if kind == "conv_transpose":
         return nn.ConvTranspose(
-            features, (4, 4), strides=(2, 2), padding="SAME", use_bias=use_bias, name=name
+            features,
+            (4, 4),
+            strides=(2, 2),
+            padding="SAME",
+            use_bias=use_bias,
+            name=name,
+            dtype=dtype,
         )
     if kind == "subpixel":
-        return SubPixelConvTranspose(features, use_bias=use_bias, name=name)
+        return SubPixelConvTranspose(features, use_bias=use_bias, name=name, dtype=dtype)
     raise ValueError(f"model.upsample={kind!r}; allowed: ['conv_transpose', 'subpixel']")
 
 
-def norm_layer(kind: str, train: bool, name: str | None = None):
-    """'batch' (momentum 0.9, as PyTorch's 0.1), 'layer', or 'none' (identity)."""
+def norm_layer(kind: str, train: bool, name: str | None = None, dtype: Any = None):
+    """'batch' (momentum 0.9, as PyTorch's 0.1), 'layer', or 'none' (identity).
+
+    With a low-precision ``dtype`` flax still computes the statistics in float32.
+    """
     if kind == "batch":
-        return nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name)
+        return nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name, dtype=dtype)
     if kind == "layer":
-        return nn.LayerNorm(name=name)
+        return nn.LayerNorm(name=name, dtype=dtype)
     if kind == "none":
         return lambda x: x
     raise ValueError(f"norm={kind!r}; allowed: ['batch', 'layer', 'none']")

@@ -13,12 +13,14 @@ over whatever number of logits they get, so the steps need no change. ``pac = 1`
 With ``num_classes > 0`` the networks are conditional by concatenation (Mirza & Osindero 2014):
 the one-hot label is appended to z in G and to each sample in D (before packing).
 ``spectral_norm`` wraps every layer of ``MLPDiscriminator`` in spectral normalisation (Miyato et
-al. 2018).
+al. 2018). ``dtype`` is the compute dtype (``model.dtype``); parameters stay float32 and the
+outputs are float32.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -55,18 +57,20 @@ class MLPGenerator(nn.Module):
     norm: str = "none"
     init_std: float | None = None
     num_classes: int = 0
+    dtype: Any = None  # compute dtype; parameters stay float32, the output is float32
 
     @nn.compact
     def __call__(
         self, z: jax.Array, labels: jax.Array | None = None, train: bool = True
     ) -> jax.Array:
-        init, bias = _kernel_init(self.init_std), self.norm != "batch"
+        init, bias, dtype = _kernel_init(self.init_std), self.norm != "batch", self.dtype
         x = concat_labels(z, labels, self.num_classes)
         for i, width in enumerate(self.hidden):
-            x = nn.Dense(width, use_bias=bias, kernel_init=init, name=f"dense{i}")(x)
-            x = norm_layer(self.norm, train, name=f"norm{i}")(x)
+            x = nn.Dense(width, use_bias=bias, kernel_init=init, name=f"dense{i}", dtype=dtype)(x)
+            x = norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x)
             x = nn.relu(x)
-        return nn.Dense(self.out_dim, kernel_init=init, name="out")(x)
+        out = nn.Dense(self.out_dim, kernel_init=init, name="out", dtype=dtype)(x)
+        return out.astype(jnp.float32)
 
 
 class MLPDiscriminator(nn.Module):
@@ -80,6 +84,7 @@ class MLPDiscriminator(nn.Module):
     pac: int = 1
     num_classes: int = 0
     spectral_norm: bool = False
+    dtype: Any = None  # compute dtype; parameters stay float32, the logits are float32
 
     @nn.compact
     def __call__(
@@ -87,13 +92,14 @@ class MLPDiscriminator(nn.Module):
     ) -> jax.Array:
         x = concat_labels(x.reshape(x.shape[0], -1), labels, self.num_classes)
         x = _pack_module_input(self, x, self.pac)
-        sn = self.spectral_norm
+        sn, dtype = self.spectral_norm, self.dtype
         for i, width in enumerate(self.hidden):
-            dense = nn.Dense(width, use_bias=self.norm != "batch", name=f"dense{i}")
+            dense = nn.Dense(width, use_bias=self.norm != "batch", name=f"dense{i}", dtype=dtype)
             x = spectral_norm(dense, sn, name=f"sn{i}")(x, train)
-            x = norm_layer(self.norm, train, name=f"norm{i}")(x)
+            x = norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x)
             x = nn.leaky_relu(x, 0.2)
-        return spectral_norm(nn.Dense(1, name="out"), sn, name="sn_out")(x, train)[:, 0]
+        out = spectral_norm(nn.Dense(1, name="out", dtype=dtype), sn, name="sn_out")(x, train)
+        return out[:, 0].astype(jnp.float32)
 
 
 class Maxout(nn.Module):
