@@ -131,7 +131,7 @@ def test_hinge_recipe_is_sngans():
     assert c.objective.name == "hinge" and c.objective.penalty == "none"
     for opt in (c.optim.g, c.optim.d):
         assert (opt.name, opt.lr, opt.b1, opt.b2) == ("adam", 2e-4, 0.0, 0.9)
-    assert c.train.d_steps == 5 and c.model.d_norm != "batch"
+    assert c.train.d_steps == 5 and c.model.d_norm == "none" and c.model.d_spectral_norm
 
 
 @pytest.mark.parametrize("name", ["gan", "nsgan", "wgan", "wgan_gp", "lsgan", "hinge"])
