@@ -60,8 +60,10 @@ def get_config(arg=None):
     c.model.width = 32  # dcgan: channels of D's first / G's last hidden layer
     c.model.g_norm = "batch"
     c.model.d_norm = "batch"
-    c.model.upsample = "subpixel"  # dcgan: 'subpixel' or 'conv_transpose' (same function)
-    c.model.downsample = "subpixel"  # dcgan critic: 'subpixel' or 'conv' (same function)
+    # dcgan's 4x4 stride-2 layers, all the same function (gan_jax/models/layers.py):
+    c.model.upsample = "adjoint"  # 'adjoint', 'subpixel' or flax's 'conv_transpose'
+    c.model.downsample = "adjoint"  # 'adjoint', 'subpixel' or flax's 'conv'
+
     c.model.g_hidden = (256, 256, 256)  # mlp
     c.model.d_hidden = (256, 256, 256)  # mlp
     c.model.maxout_pieces = 5  # pacgan_mlp: pieces per maxout unit

@@ -11,11 +11,10 @@ from gan_jax.evaluation import EXTRACTORS
 from gan_jax.input_pipeline import FOLDER_PREFIX, TFDS_PREFIX, is_host_dataset
 from gan_jax.losses import OBJECTIVES, PENALTY_NAMES
 from gan_jax.models import MODELS, RESOLUTIONS
+from gan_jax.models.layers import DOWNSAMPLES, UPSAMPLES
 from gan_jax.optim import OPTIMIZERS, SCHEDULES
 
 NORMS = ("batch", "layer", "none")
-UPSAMPLES = ("subpixel", "conv_transpose")
-DOWNSAMPLES = ("subpixel", "conv")
 POINT_DATASETS = ("ring8", "grid25")
 POINT_MODELS = ("mlp", "pacgan_mlp")
 IMAGE_MODELS = ("dcgan", "resnet")

@@ -1,4 +1,4 @@
-"""Model shapes, the DCGAN layout, and the sub-pixel layer against flax's ConvTranspose."""
+"""Model shapes, the DCGAN layout, and gan_jax's strided layers against flax's."""
 
 import flax.linen as nn
 import jax
@@ -7,51 +7,52 @@ import numpy as np
 import pytest
 
 from gan_jax.models import MODELS, DCGANDiscriminator, DCGANGenerator, MaxoutDiscriminator
-from gan_jax.models.layers import StridedConv, SubPixelConvTranspose
+from gan_jax.models.layers import TRANSPOSE_IMPLS, ConvTranspose4x4, StridedConv
 
 
-@pytest.mark.parametrize("shape", [(1, 5, 6, 3), (2, 4, 4, 7), (3, 8, 2, 1)])
-def test_subpixel_equals_conv_transpose(shape):
-    x = jax.random.normal(jax.random.key(0), shape)
-    ref = nn.ConvTranspose(5, (4, 4), strides=(2, 2), padding="SAME")
-    params = ref.init(jax.random.key(1), x)
-    params = jax.tree.map(lambda a: a + jax.random.normal(jax.random.key(2), a.shape), params)
-    sub = SubPixelConvTranspose(5)
-    assert jax.tree.map(jnp.shape, sub.init(jax.random.key(3), x)) == jax.tree.map(
-        jnp.shape, params
-    )
-    np.testing.assert_allclose(sub.apply(params, x), ref.apply(params, x), atol=1e-4, rtol=1e-5)
-    # Gradients with respect to the shared kernel and to the input agree as well.
-    g_ref = jax.grad(lambda p, x: jnp.sum(ref.apply(p, x) ** 2), argnums=(0, 1))(params, x)
-    g_sub = jax.grad(lambda p, x: jnp.sum(sub.apply(p, x) ** 2), argnums=(0, 1))(params, x)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3), g_ref, g_sub)
+def _perturbed_params(module, x):
+    params = module.init(jax.random.key(1), x)
+    return jax.tree.map(lambda a: a + jax.random.normal(jax.random.key(2), a.shape), params)
 
 
-@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (3, 4, 6, 5), (1, 2, 2, 1)])
-def test_strided_conv_equals_flax_conv_to_second_order(shape):
-    x = jax.random.normal(jax.random.key(0), shape)
-    ref = nn.Conv(4, (4, 4), strides=(2, 2), padding="SAME")
-    params = ref.init(jax.random.key(1), x)
-    params = jax.tree.map(lambda a: a + jax.random.normal(jax.random.key(2), a.shape), params)
-    ours = StridedConv(4)
-    assert jax.tree.map(jnp.shape, ours.init(jax.random.key(3), x)) == jax.tree.map(
-        jnp.shape, params
-    )
+def _penalty(module, p, x):
+    # The WGAN-GP pattern: a loss of the input gradient, differentiated again.
+    gx = jax.grad(lambda x: jnp.sum(jnp.tanh(module.apply(p, x))))(x)
+    return jnp.sum(gx**2) + jnp.sum(module.apply(p, x) ** 2)
+
+
+def _assert_same_layer(ours, ref, x):
+    """Same parameters, outputs, gradients (params, input) and second derivatives."""
+    params = _perturbed_params(ref, x)
+    shapes = jax.tree.map(jnp.shape, ours.init(jax.random.key(3), x))
+    assert shapes == jax.tree.map(jnp.shape, params)
     np.testing.assert_allclose(ours.apply(params, x), ref.apply(params, x), atol=1e-4, rtol=1e-5)
 
-    def penalty(module, p):
-        # The WGAN-GP pattern: a loss of the input gradient, differentiated again.
-        gx = jax.grad(lambda x: jnp.sum(jnp.tanh(module.apply(p, x))))(x)
-        return jnp.sum(gx**2) + jnp.sum(module.apply(p, x) ** 2)
+    def close(a, b):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3)
 
-    jax.tree.map(
-        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-3),
-        jax.grad(penalty, argnums=1)(ref, params),
-        jax.grad(penalty, argnums=1)(ours, params),
-    )
-    gx_ref = jax.grad(lambda x: jnp.sum(ref.apply(params, x) ** 2))(x)
-    gx_ours = jax.grad(lambda x: jnp.sum(ours.apply(params, x) ** 2))(x)
-    np.testing.assert_allclose(gx_ours, gx_ref, rtol=1e-4, atol=1e-3)
+    def sq(module):
+        return jax.grad(lambda p, x: jnp.sum(module.apply(p, x) ** 2), argnums=(0, 1))(params, x)
+
+    jax.tree.map(close, sq(ours), sq(ref))
+    hess = jax.grad(_penalty, argnums=(1, 2))
+    jax.tree.map(close, hess(ours, params, x), hess(ref, params, x))
+
+
+@pytest.mark.parametrize("impl", TRANSPOSE_IMPLS)
+@pytest.mark.parametrize("shape", [(1, 5, 6, 3), (2, 4, 4, 7), (3, 8, 2, 1)])
+def test_conv_transpose_equals_flax_to_second_order(shape, impl):
+    x = jax.random.normal(jax.random.key(0), shape)
+    ref = nn.ConvTranspose(5, (4, 4), strides=(2, 2), padding="SAME")
+    _assert_same_layer(ConvTranspose4x4(5, transpose_impl=impl), ref, x)
+
+
+@pytest.mark.parametrize("impl", TRANSPOSE_IMPLS)
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (3, 4, 6, 5), (1, 2, 2, 1)])
+def test_strided_conv_equals_flax_conv_to_second_order(shape, impl):
+    x = jax.random.normal(jax.random.key(0), shape)
+    ref = nn.Conv(4, (4, 4), strides=(2, 2), padding="SAME")
+    _assert_same_layer(StridedConv(4, transpose_impl=impl), ref, x)
 
 
 def test_strided_conv_rejects_odd_sizes():
@@ -60,7 +61,7 @@ def test_strided_conv_rejects_odd_sizes():
 
 
 @pytest.mark.parametrize("resolution", [16, 32, 64])
-@pytest.mark.parametrize("upsample", ["subpixel", "conv_transpose"])
+@pytest.mark.parametrize("upsample", ["adjoint", "subpixel", "conv_transpose"])
 def test_dcgan_shapes(resolution, upsample):
     g = DCGANGenerator(resolution=resolution, width=4, channels=3, upsample=upsample)
     d = DCGANDiscriminator(resolution=resolution, width=4)

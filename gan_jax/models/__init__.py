@@ -92,7 +92,7 @@ def _dcgan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, n
         resolution=resolution,
         width=cfg["width"],
         norm=cfg["d_norm"],
-        downsample=cfg.get("downsample", "subpixel"),
+        downsample=cfg.get("downsample", "adjoint"),
         num_classes=cfg.get("num_classes", 0),
         spectral_norm=cfg.get("d_spectral_norm", False),
         dtype=compute_dtype(cfg),

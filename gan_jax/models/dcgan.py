@@ -48,7 +48,7 @@ class DCGANGenerator(nn.Module):
     width: int = 64
     channels: int = 3
     norm: str = "batch"
-    upsample: str = "subpixel"
+    upsample: str = "adjoint"
     num_classes: int = 0
     dtype: Any = None  # compute dtype; parameters stay float32, the images are float32
 
@@ -76,7 +76,7 @@ class DCGANDiscriminator(nn.Module):
     resolution: int = 32
     width: int = 64
     norm: str = "batch"
-    downsample: str = "subpixel"
+    downsample: str = "adjoint"
     num_classes: int = 0
     spectral_norm: bool = False
     dtype: Any = None  # compute dtype; parameters stay float32, the logits are float32

@@ -1,28 +1,40 @@
 """Layers shared by the model families.
 
-``SubPixelConvTranspose`` computes exactly what ``flax.linen.ConvTranspose(features, (4, 4),
-strides=(2, 2), padding='SAME')`` computes, with the same parameter names and shapes, as four
-stride-1 convolutions with 2x2 kernels, one per output phase, whose outputs are interleaved
-(depth-to-space). Why by hand: XLA:CPU runs the weight gradient of a strided transposed
-convolution ~30x slower than oneDNN (../shared/FACTS.md) while stride-1 convolutions and their
-gradients run on its fast kernels; no library offers this re-parameterisation. The phase split
-does exactly the transposed convolution's multiply-adds, where a single 3x3 sub-pixel conv to 4x
-the channels does 9/4 as many (a quarter of its taps are zeros); measured on dcgan32's layers
-(64x4x4x256 -> 128) on one core: forward 28 ms vs 61 ms, gradient 60 ms vs 124 ms.
+The DCGAN's 4x4 stride-2 layers, the generator's transposed convolution and the critic's
+convolution, are the adjoints of each other: for F(K) = K flipped in space with in/out swapped,
 
-Derivation (one spatial axis). The transposed conv is a conv of the 2x-dilated input with padding
+    <conv_s2(x, K), y> = <x, conv_t2(y, F(K))>,   conv_s2 = flax Conv(4x4, 2, 'SAME'),
+                                                   conv_t2 = flax ConvTranspose(4x4, 2, 'SAME').
+
+So the input gradient of either is the *forward* pass of the other, and both weight gradients
+are the weight gradient of a strided convolution (``_conv_stride2_kernel_grad``). ``conv_stride2``
+and ``conv_transpose2`` are written with custom VJPs that say exactly that. Why by hand: XLA
+derives these gradients as convolutions with dilated inputs or windows, and XLA:CPU runs some of
+them badly: the weight gradient of a transposed convolution ~30x slower than oneDNN
+(../shared/FACTS.md), the second derivative of a strided convolution (WGAN-GP's double backward)
+as naive loops of about a second each. Through the adjoints every derivative, to any order, is
+again one of the two forward passes or the strided-conv weight gradient, which XLA runs on its
+fast (YNNPACK) kernels. No library offers this. Measured on the dcgan32 benchmark (2 idle
+cores): 5.1 steps/s against 4.6 with the previous sub-pixel form and ~2 with flax's layers.
+
+The transposed convolution's forward pass has two formulations with the same multiply-adds
+(``transpose_impl``): 'xla', XLA's own transposed convolution (fastest on XLA:CPU for every
+dcgan32 and digits layer we timed), and 'phases', four stride-1 convolutions with 2x2 kernels,
+one per output phase, interleaved (depth-to-space: the sub-pixel form). Derivation of the
+phases (one spatial axis): the transposed conv is a conv of the 2x-dilated input with padding
 (2, 2) and the kernel K as stored (flax does not flip it):
   y[2m + r] = sum_k xd[2m + r + k - 2] K[k].
 Only taps with r + k even hit a real input, so
   y[2m]     = x[m - 1] K[0] + x[m] K[2],
   y[2m + 1] = x[m] K[1] + x[m + 1] K[3],
 i.e. phase r is a 2-tap convolution with kernel K[r::2] over x padded by (1, 0) for r = 0 and by
-(0, 1) for r = 1. In 2D the phases (ry, rx) are four such 2x2
-convolutions, and y[2m + ry, 2n + rx] = phase_(ry, rx)[m, n].
+(0, 1) for r = 1. In 2D the phases (ry, rx) are four such 2x2 convolutions, and
+y[2m + ry, 2n + rx] = phase_(ry, rx)[m, n].
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import flax.linen as nn
@@ -58,11 +70,88 @@ def conv_transpose_phases(x: jax.Array, kernel: jax.Array) -> jax.Array:
     return y.reshape(n, 2 * h, 2 * w, c)
 
 
-class SubPixelConvTranspose(nn.Module):
-    """Drop-in for ``nn.ConvTranspose(features, (4, 4), (2, 2), 'SAME')`` (same params)."""
+_DIMENSIONS = ("NHWC", "HWIO", "NHWC")
+TRANSPOSE_IMPLS = ("xla", "phases")
+
+
+def _conv_stride2(x: jax.Array, kernel: jax.Array) -> jax.Array:
+    """Conv(4x4, stride 2, 'SAME') of NHWC ``x`` with even H and W: padding (1, 1) each side."""
+    return jax.lax.conv_general_dilated(
+        x, kernel, (2, 2), ((1, 1), (1, 1)), dimension_numbers=_DIMENSIONS
+    )
+
+
+def _conv_stride2_kernel_grad(x: jax.Array, dy: jax.Array) -> jax.Array:
+    """d<conv_stride2(x, K), dy>/dK: XLA's own weight gradient (it runs on the fast kernels)."""
+    k0 = jnp.zeros((4, 4, x.shape[-1], dy.shape[-1]), dy.dtype)
+    return jax.vjp(lambda k: _conv_stride2(x, k), k0)[1](dy)[0]
+
+
+def adjoint_kernel(kernel: jax.Array) -> jax.Array:
+    """F(K): flipped in space, in/out channels swapped; an involution and a permutation."""
+    return jnp.flip(kernel, (0, 1)).swapaxes(2, 3)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv_stride2(x: jax.Array, kernel: jax.Array, transpose_impl: str = "xla") -> jax.Array:
+    """flax's Conv(4x4, stride 2, 'SAME') of NHWC ``x`` (even H, W); gradients by adjoints.
+
+    Input gradient: ``conv_transpose2(dy, F(K))`` (formulated by ``transpose_impl``); kernel
+    gradient: ``_conv_stride2_kernel_grad``.
+    """
+    return _conv_stride2(x, kernel)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv_transpose2(x: jax.Array, kernel: jax.Array, transpose_impl: str = "xla") -> jax.Array:
+    """flax's ConvTranspose(4x4, stride 2, 'SAME') of NHWC ``x``; gradients by adjoints.
+
+    Input gradient: ``conv_stride2(dy, F(K))``; kernel gradient: F of the strided convolution's
+    kernel gradient with the roles of input and output swapped.
+    """
+    if transpose_impl == "xla":
+        return jax.lax.conv_transpose(x, kernel, (2, 2), "SAME", dimension_numbers=_DIMENSIONS)
+    if transpose_impl == "phases":
+        return conv_transpose_phases(x, kernel)
+    raise ValueError(f"transpose_impl={transpose_impl!r}; allowed: {list(TRANSPOSE_IMPLS)}")
+
+
+def _conv_stride2_fwd(x, kernel, transpose_impl):
+    # Residuals are the inputs: a second derivative (WGAN-GP) differentiates the backward pass,
+    # which is again made of conv_stride2 / conv_transpose2 calls with their own custom VJPs.
+    return conv_stride2(x, kernel, transpose_impl), (x, kernel)
+
+
+def _conv_stride2_bwd(transpose_impl, residuals, dy):
+    x, kernel = residuals
+    dx = conv_transpose2(dy, adjoint_kernel(kernel), transpose_impl)
+    return dx, _conv_stride2_kernel_grad(x, dy)
+
+
+def _conv_transpose2_fwd(x, kernel, transpose_impl):
+    return conv_transpose2(x, kernel, transpose_impl), (x, kernel)
+
+
+def _conv_transpose2_bwd(transpose_impl, residuals, dy):
+    # <conv_t2(x, K), dy> = <x, conv_s2(dy, F(K))> = <F(K), kgrad(dy, x)> = <K, F(kgrad(dy, x))>.
+    x, kernel = residuals
+    dx = conv_stride2(dy, adjoint_kernel(kernel), transpose_impl)
+    return dx, adjoint_kernel(_conv_stride2_kernel_grad(dy, x))
+
+
+conv_stride2.defvjp(_conv_stride2_fwd, _conv_stride2_bwd)
+conv_transpose2.defvjp(_conv_transpose2_fwd, _conv_transpose2_bwd)
+
+
+class ConvTranspose4x4(nn.Module):
+    """Drop-in for ``nn.ConvTranspose(features, (4, 4), (2, 2), 'SAME')`` (same params).
+
+    Computes ``conv_transpose2``: the same function, with gradients XLA:CPU runs well.
+    """
 
     features: int
     use_bias: bool = True
+    transpose_impl: str = "xla"
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
     dtype: Any = None  # compute dtype (default: the input's); parameters stay float32
@@ -72,60 +161,22 @@ class SubPixelConvTranspose(nn.Module):
         x = x if self.dtype is None else x.astype(self.dtype)
         cin = x.shape[-1]
         kernel = self.param("kernel", self.kernel_init, (4, 4, cin, self.features), jnp.float32)
-        y = conv_transpose_phases(x, kernel.astype(x.dtype))
+        y = conv_transpose2(x, kernel.astype(x.dtype), self.transpose_impl)
         if self.use_bias:
             bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
             y = y + bias.astype(y.dtype)
         return y
 
 
-def _conv_stride2(x: jax.Array, kernel: jax.Array) -> jax.Array:
-    """Conv(4x4, stride 2, 'SAME') of NHWC ``x`` with even H and W: padding (1, 1) each side."""
-    return jax.lax.conv_general_dilated(
-        x, kernel, (2, 2), ((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC")
-    )
-
-
-@jax.custom_vjp
-def conv_stride2(x: jax.Array, kernel: jax.Array) -> jax.Array:
-    """flax's Conv(4x4, stride 2, 'SAME') of NHWC ``x`` (even H, W), with a sub-pixel input grad.
-
-    The input gradient of a strided convolution is the transposed convolution of the output
-    gradient with the spatially flipped, in/out-swapped kernel; it is computed here with
-    ``conv_transpose_phases`` (stride-1 convolutions) instead of XLA's own form, a convolution
-    with an lhs-dilated input. That matters most for the gradient penalty of WGAN-GP, which
-    differentiates this input gradient once more: XLA:CPU turns the derivative of its own form
-    into window-reversed convolutions that it runs as naive loops (about 1 s each for a dcgan32
-    critic layer, 10 per train step), while the derivatives of stride-1 convolutions stay on its
-    fast kernels. The forward pass and the kernel gradient are XLA's own.
-    """
-    return _conv_stride2(x, kernel)
-
-
-def _conv_stride2_fwd(x, kernel):
-    # conv_stride2 rather than _conv_stride2: a second derivative (WGAN-GP) differentiates this
-    # forward pass too, and should get the same input gradient.
-    return conv_stride2(x, kernel), (x, kernel)
-
-
-def _conv_stride2_bwd(residuals, dy):
-    x, kernel = residuals
-    dx = conv_transpose_phases(dy, jnp.flip(kernel, (0, 1)).swapaxes(2, 3))
-    (dkernel,) = jax.vjp(lambda k: _conv_stride2(x, k), kernel)[1](dy)
-    return dx, dkernel
-
-
-conv_stride2.defvjp(_conv_stride2_fwd, _conv_stride2_bwd)
-
-
 class StridedConv(nn.Module):
     """Drop-in for ``nn.Conv(features, (4, 4), (2, 2), 'SAME')`` on even sizes (same params).
 
-    Computes ``conv_stride2``: the same function, with an input gradient XLA:CPU runs well.
+    Computes ``conv_stride2``: the same function, with gradients XLA:CPU runs well.
     """
 
     features: int
     use_bias: bool = True
+    transpose_impl: str = "xla"
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
     dtype: Any = None  # compute dtype (default: the input's); parameters stay float32
@@ -137,49 +188,42 @@ class StridedConv(nn.Module):
         if h % 2 or w % 2:
             raise ValueError(f"StridedConv needs even spatial sizes; got {(h, w)}")
         kernel = self.param("kernel", self.kernel_init, (4, 4, cin, self.features), jnp.float32)
-        y = conv_stride2(x, kernel.astype(x.dtype))
+        y = conv_stride2(x, kernel.astype(x.dtype), self.transpose_impl)
         if self.use_bias:
             bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
             y = y + bias.astype(y.dtype)
         return y
 
 
+# model.upsample / model.downsample: flax's layer, or ours with a transposed-conv formulation.
+UPSAMPLES = {"adjoint": "xla", "subpixel": "phases", "conv_transpose": None}
+DOWNSAMPLES = {"adjoint": "xla", "subpixel": "phases", "conv": None}
+
+
 def downsample_layer(
     kind: str, features: int, use_bias: bool = True, name: str | None = None, dtype: Any = None
 ) -> nn.Module:
-    """A 4x4 stride-2 convolution: 'conv' (flax) or 'subpixel' (same function, see StridedConv)."""
-    if kind == "conv":
-        return nn.Conv(
-            features,
-            (4, 4),
-            strides=(2, 2),
-            padding="SAME",
-            use_bias=use_bias,
-            name=name,
-            dtype=dtype,
-        )
-    if kind == "subpixel":
-        return StridedConv(features, use_bias=use_bias, name=name, dtype=dtype)
-    raise ValueError(f"model.downsample={kind!r}; allowed: ['conv', 'subpixel']")
+    """A 4x4 stride-2 convolution: flax's ('conv') or ``StridedConv`` (the same function)."""
+    if kind not in DOWNSAMPLES:
+        raise ValueError(f"model.downsample={kind!r}; allowed: {list(DOWNSAMPLES)}")
+    if DOWNSAMPLES[kind] is None:
+        return nn.Conv(features, (4, 4), (2, 2), "SAME", use_bias=use_bias, name=name, dtype=dtype)
+    impl = DOWNSAMPLES[kind]
+    return StridedConv(features, use_bias, impl, name=name, dtype=dtype)
 
 
 def upsample_layer(
     kind: str, features: int, use_bias: bool = True, name: str | None = None, dtype: Any = None
 ) -> nn.Module:
-    """A 4x4 stride-2 upsampling layer: 'conv_transpose' (flax) or 'subpixel' (same function)."""
-    if kind == "conv_transpose":
+    """A 4x4 stride-2 transposed conv: flax's ('conv_transpose') or ``ConvTranspose4x4``."""
+    if kind not in UPSAMPLES:
+        raise ValueError(f"model.upsample={kind!r}; allowed: {list(UPSAMPLES)}")
+    if UPSAMPLES[kind] is None:
         return nn.ConvTranspose(
-            features,
-            (4, 4),
-            strides=(2, 2),
-            padding="SAME",
-            use_bias=use_bias,
-            name=name,
-            dtype=dtype,
+            features, (4, 4), (2, 2), "SAME", use_bias=use_bias, name=name, dtype=dtype
         )
-    if kind == "subpixel":
-        return SubPixelConvTranspose(features, use_bias=use_bias, name=name, dtype=dtype)
-    raise ValueError(f"model.upsample={kind!r}; allowed: ['conv_transpose', 'subpixel']")
+    impl = UPSAMPLES[kind]
+    return ConvTranspose4x4(features, use_bias, impl, name=name, dtype=dtype)
 
 
 def norm_layer(kind: str, train: bool, name: str | None = None, dtype: Any = None):
