@@ -2,11 +2,12 @@
 
     pip install -e ".[bench]"   # torch==2.13.0, the PyTorch reference
     python experiments/benchmark.py [--workloads=toy512,dcgan32] [--repeats=3] [--seconds=0.5]
-        [--variants=default|none|conv_transpose,conv,flax,k=N] [--cpus=0] [--json=rows.json]
+        [--variants=default|none|subpixel,flax,...] [--cpus=0] [--json=rows.json]
 
 For each workload the script starts one worker process per implementation: gan_jax's real
 training dispatch (``train.make_dispatch``, the call ``train_and_evaluate`` makes, with the
-config's ``train.steps_per_dispatch``), gan_jax variants (``conv_transpose``: flax's
+config's ``train.steps_per_dispatch``), gan_jax variants (``subpixel``: the transposed
+convolutions as four phase convolutions instead of XLA's own; ``conv_transpose``: flax's
 ConvTranspose in G; ``conv``: flax's Conv with XLA's own gradients in D; ``flax``: both;
 ``k=N``: N updates per dispatch), and the PyTorch eager reference of
 experiments/torch_reference.py. Each worker builds its model and warms up (gan_jax: tracing and
@@ -79,7 +80,9 @@ def jax_config(workload: str, variant: str):
         c = (wgan_gp if workload == "wgan_gp" else nsgan).get_config()
         c.data.resolution = SYNTHETIC_SHAPE[0]
         c.model.width, c.model.z_dim, c.train.batch_size = 64, 100, 64
-    if variant == "conv_transpose":  # flax's ConvTranspose in G
+    if variant == "subpixel":  # transposed convs as four phase convs (same gradients)
+        c.model.upsample = c.model.downsample = "subpixel"
+    elif variant == "conv_transpose":  # flax's ConvTranspose in G
         c.model.upsample = "conv_transpose"
     elif variant == "conv":  # flax's Conv (XLA's own gradients) in D
         c.model.downsample = "conv"
@@ -92,14 +95,14 @@ def jax_config(workload: str, variant: str):
     return c
 
 
-VARIANTS = ("conv_transpose", "conv", "flax", "k=N")
+VARIANTS = ("subpixel", "conv_transpose", "conv", "flax", "k=N")
 # gan_jax variants timed by default besides the shipped config (--variants overrides).
 DEFAULT_VARIANTS = {
     "toy512": ("k=1",),
     "toy128": ("k=1",),
-    "dcgan32": ("conv_transpose", "conv"),
-    "digits": ("conv_transpose", "conv"),
-    "wgan_gp": (),  # 'conv' takes ~15 s a step; both variants are timed on dcgan32
+    "dcgan32": ("subpixel", "flax"),
+    "digits": ("subpixel", "flax"),
+    "wgan_gp": ("subpixel",),  # 'conv' / 'flax': ~15 s a step (XLA's own double backward)
 }
 
 
