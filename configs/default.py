@@ -96,6 +96,9 @@ def get_config(arg=None):
     # checkpoint.every_steps multiples of k, else the loop runs single updates up to those steps.
     # Convnets are unrolled k times (compile time grows with k); MLPs loop (experiments/README.md).
     c.train.steps_per_dispatch = 1
+    # Fusion kinds XLA:CPU gives to YNNPACK in the train step ('default': XLA's choice); dots
+    # stay with XLA, which runs small matmuls faster (gan_jax/xla_cpu.py). Ignored off CPU.
+    c.train.xla_cpu_ynn_fusions = "reduce,individual_convolution"
 
     c.checkpoint = ml_collections.ConfigDict()
     c.checkpoint.every_steps = 500

@@ -48,6 +48,7 @@ from gan_jax import (
     metrics,
     plotting,
     sharding,
+    xla_cpu,
 )
 from gan_jax.data import Dataset, get_dataset
 from gan_jax.errors import DivergenceError, GanJaxError, WorkdirError
@@ -223,12 +224,18 @@ def make_dispatch(
 
     if not jit:
         return dispatch
+    devices = jax.devices() if mesh is None else mesh.devices.flat
+    options = xla_cpu.compiler_options(tc.get("xla_cpu_ynn_fusions", xla_cpu.DEFAULT), devices)
     if mesh is None:
-        return jax.jit(dispatch, donate_argnums=0)
+        return jax.jit(dispatch, donate_argnums=0, compiler_options=options)
     rep = sharding.replicated(mesh)
     in_shardings = (rep, rep, sharding.batch_sharding(mesh, batch_axis=2)) if fed else (rep, rep)
     return jax.jit(
-        dispatch, in_shardings=in_shardings, out_shardings=(rep, rep, rep), donate_argnums=0
+        dispatch,
+        in_shardings=in_shardings,
+        out_shardings=(rep, rep, rep),
+        donate_argnums=0,
+        compiler_options=options,
     )
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from gan_jax import xla_cpu
 from gan_jax.data import DATASETS, Dataset
 from gan_jax.errors import ConfigError
 from gan_jax.evaluation import EXTRACTORS
@@ -98,6 +99,12 @@ def validate(config) -> None:
     _check_positive("train.d_steps", config.train.d_steps, int)
     _check_positive("train.log_every", config.train.log_every, int)
     _check_positive("train.steps_per_dispatch", config.train.steps_per_dispatch, int)
+    fusions = config.train.get("xla_cpu_ynn_fusions", xla_cpu.DEFAULT)
+    try:
+        xla_cpu.parse_kinds(fusions)
+    except (ValueError, AttributeError) as error:
+        allowed = f"'{xla_cpu.DEFAULT}' or a comma list of {list(xla_cpu.FUSION_KINDS)}"
+        raise ConfigError("train.xla_cpu_ynn_fusions", fusions, allowed) from error
     _check_positive("model.z_dim", config.model.z_dim, int)
     _check_positive("eval.num_samples", config.eval.num_samples, int)
     _check_positive("checkpoint.every_steps", config.checkpoint.every_steps, int)

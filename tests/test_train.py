@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import load_config, tiny
 
-from gan_jax import divergence, steps, train
+from gan_jax import divergence, steps, train, xla_cpu
 
 
 def build(name, preset=None, **overrides):
@@ -70,6 +70,23 @@ def test_dispatch_compiles_once():
         state, guard, _ = dispatch(state, guard)
     assert dispatch._cache_size() == 1
     assert int(state.step) == 12
+
+
+def test_dispatch_compiles_with_the_configured_xla_cpu_fusions():
+    # Dots left to XLA (the shipped setting) appear as plain dot instructions of the compiled
+    # program; with XLA's defaults YNNPACK fusions take (some of) them.
+    if not xla_cpu.compiler_options("reduce", jax.devices()):
+        pytest.skip("this jaxlib does not take the YNNPACK fusion option")
+
+    def plain_dots(fusions):
+        run, state = build("nsgan", "ring8", **{"train.xla_cpu_ynn_fusions": fusions})
+        dispatch, guard = train.make_dispatch(run, 1), divergence.init_guard()
+        text = dispatch.lower(state, guard).compile().as_text()
+        return text[text.index("ENTRY") :].count(" dot(")
+
+    shipped = load_config("nsgan", "ring8").train.xla_cpu_ynn_fusions
+    assert "dot" not in shipped.split(",")
+    assert plain_dots(shipped) > plain_dots("default")
 
 
 def test_next_stop_respects_log_sample_checkpoint_and_end():

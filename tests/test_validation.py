@@ -29,6 +29,8 @@ from gan_jax.validation import validate
         ("nsgan", {"train.steps": 0}, "train.steps"),
         ("nsgan", {"train.d_steps": 0}, "train.d_steps"),
         ("nsgan", {"train.steps_per_dispatch": 0}, "train.steps_per_dispatch"),
+        ("nsgan", {"train.xla_cpu_ynn_fusions": "dots"}, "train.xla_cpu_ynn_fusions"),
+        ("nsgan", {"train.xla_cpu_ynn_fusions": ""}, "train.xla_cpu_ynn_fusions"),
         ("nsgan", {"model.downsample": "avg_pool"}, "model.downsample"),
         ("nsgan", {"data.resolution": 24}, "data.resolution"),
         ("nsgan", {"model.d_norm": "group"}, "model.d_norm"),

@@ -1,0 +1,56 @@
+"""XLA:CPU compiler options for the train dispatch (``train.xla_cpu_ynn_fusions``).
+
+XLA:CPU (jaxlib 0.10) hands fused dots, element-wise chains, reductions and single
+convolutions to YNNPACK kernels. For gan_jax's small matmuls its own dot path is faster: with
+dots left to XLA (YNNPACK keeps reductions and convolutions) the toy128 MLP step runs ~1.45x
+faster and WGAN-GP on dcgan32 ~5%, the other benchmark workloads within noise (measured in
+experiments/README.md). Leaving the convolutions to XLA as well speeds dcgan32 a little but slows
+the digits DCGAN by a quarter, so they stay on YNNPACK.
+
+The option is experimental in XLA (``xla_cpu_experimental_ynn_fusion_type``). It is passed per
+compilation (``jax.jit(..., compiler_options=...)``), only when every device is a CPU, and only
+after a one-off probe compile accepts it: a jaxlib without it logs a warning and compiles with
+its defaults instead of failing.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import jax
+
+OPTION = "xla_cpu_experimental_ynn_fusion_type"
+FUSION_KINDS = ("dot", "eltwise", "reduce", "individual_convolution", "individual_dot")
+DEFAULT = "default"  # train.xla_cpu_ynn_fusions value that leaves XLA's own choice
+
+
+def parse_kinds(value: str) -> tuple[str, ...] | None:
+    """The fusion kinds of a ``train.xla_cpu_ynn_fusions`` value; None for 'default'."""
+    if value == DEFAULT:
+        return None
+    kinds = tuple(k.strip() for k in value.split(","))
+    unknown = [k for k in kinds if k not in FUSION_KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"unknown fusion kinds {unknown}")
+    return kinds
+
+
+@functools.cache
+def _accepted(value: str) -> bool:
+    try:
+        probe = jax.jit(lambda x: x + 1, compiler_options={OPTION: value})
+        probe.lower(jax.ShapeDtypeStruct((), "float32")).compile()
+    except Exception as error:  # noqa: BLE001 - any refusal means "not supported here"
+        logging.warning("XLA does not take %s=%s (%s); using its defaults", OPTION, value, error)
+        return False
+    return True
+
+
+def compiler_options(ynn_fusions: str, devices) -> dict[str, str]:
+    """``compiler_options`` for ``jax.jit`` of the dispatch on ``devices`` (empty off CPU)."""
+    kinds = parse_kinds(ynn_fusions)
+    if kinds is None or any(d.platform != "cpu" for d in devices):
+        return {}
+    value = ",".join("LIBRARY_FUSION_TYPE_" + k.upper() for k in kinds)
+    return {OPTION: value} if _accepted(value) else {}
