@@ -49,6 +49,7 @@ CONFIGS = {
             "train.steps": 4,
             "train.log_every": 2,
             "train.sample_every": 0,
+            "eval.num_samples": 64,
         },
     ),
     "mlp": (
@@ -75,6 +76,7 @@ CONFIGS = {
             "train.steps": 2,
             "train.log_every": 2,
             "train.sample_every": 0,
+            "eval.num_samples": 64,
         },
     ),
     # The SNGAN ResNets (spectral norm, no critic BatchNorm), 16x16.
@@ -89,6 +91,7 @@ CONFIGS = {
             "train.steps": 2,
             "train.log_every": 2,
             "train.sample_every": 0,
+            "eval.num_samples": 64,
         },
     ),
     # configs/hinge.py (5 critic steps), its MLP preset, with SGD for the reason given above.
