@@ -44,7 +44,7 @@ import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
-from gan_jax import checkpointing, divergence, metrics
+from gan_jax import checkpointing, divergence, metrics, xla_cpu
 from gan_jax.data import get_dataset
 from gan_jax.losses import OBJECTIVES
 from gan_jax.sample import draw
@@ -193,12 +193,16 @@ def train_seeds(
     chunk = chunk or tc.steps_per_dispatch
     seed_array = jnp.asarray(seeds, jnp.uint32)
     dispatches: dict[int, Any] = {}
+    # The trainer's XLA:CPU options (gan_jax/xla_cpu.py), as make_dispatch's own jit takes them.
+    options = xla_cpu.compiler_options(
+        tc.get("xla_cpu_ynn_fusions", xla_cpu.DEFAULT), jax.devices()
+    )
 
     def dispatch(n: int):
         if n not in dispatches:
             one = make_dispatch(run, n, jit=False)
             fn = jax.vmap(lambda state, guard, seed: one(state, guard, None, seed))
-            dispatches[n] = jax.jit(fn, donate_argnums=(0, 1))
+            dispatches[n] = jax.jit(fn, donate_argnums=(0, 1), compiler_options=options)
         return dispatches[n]
 
     t0 = time.perf_counter()
