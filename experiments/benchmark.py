@@ -34,11 +34,12 @@ default, without which PyTorch's spinning OpenMP threads slow it 10-50x on a loa
 Workloads (gan_jax side in brackets):
   toy512   MLP G and D, 4 hidden layers of 512, batch 512, ring8, NS GAN, Adam [nsgan.py:ring8]
   toy128   the same with 4 layers of 128, batch 256
-  dcgan32  DCGAN 32x32x3, width 64, z 100, batch 64, NS GAN, Adam 2e-4 (0.5, 0.999); uniform
-           noise images (no 32x32x3 dataset is embedded; data values do not change the cost)
+  dcgan32  DCGAN 32x32x3, width 64, z 100, batch 64, NS GAN, Adam 2e-4 (0.5, 0.999): the
+           shipped configs/nsgan.py:cifar10 on uniform-noise images
+           (no 32x32x3 dataset is embedded; data values do not change the cost)
   digits   configs/default.py as shipped (DCGAN 16x16x1 on the embedded digits)
-  wgan_gp  configs/wgan_gp.py on the dcgan32 network: LayerNorm critic, 5 critic steps with the
-           gradient penalty's double backward, Adam 1e-4 (0, 0.9)
+  wgan_gp  configs/wgan_gp.py:cifar10 on the same noise images: LayerNorm critic, 5 critic
+           steps with the gradient penalty's double backward, Adam 1e-4 (0, 0.9)
 """
 
 from __future__ import annotations
@@ -77,9 +78,11 @@ def jax_config(workload: str, variant: str):
     elif workload == "digits":
         c = default.get_config()
     else:
-        c = (wgan_gp if workload == "wgan_gp" else nsgan).get_config()
-        c.data.resolution = SYNTHETIC_SHAPE[0]
-        c.model.width, c.model.z_dim, c.train.batch_size = 64, 100, 64
+        # The shipped CIFAR-10 preset (the issue's dcgan32: 32x32x3, width 64, z 100, batch 64),
+        # trained on uniform-noise images of its shape (see jax_run).
+        c = (wgan_gp if workload == "wgan_gp" else nsgan).get_config("cifar10")
+        spec = (c.data.resolution, c.model.width, c.model.z_dim, c.train.batch_size)
+        assert spec == (SYNTHETIC_SHAPE[0], 64, 100, 64), spec
     if variant == "subpixel":  # transposed convs as four phase convs (same gradients)
         c.model.upsample = c.model.downsample = "subpixel"
     elif variant == "conv_transpose":  # flax's ConvTranspose in G
