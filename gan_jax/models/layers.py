@@ -143,11 +143,8 @@ conv_stride2.defvjp(_conv_stride2_fwd, _conv_stride2_bwd)
 conv_transpose2.defvjp(_conv_transpose2_fwd, _conv_transpose2_bwd)
 
 
-class ConvTranspose4x4(nn.Module):
-    """Drop-in for ``nn.ConvTranspose(features, (4, 4), (2, 2), 'SAME')`` (same params).
-
-    Computes ``conv_transpose2``: the same function, with gradients XLA:CPU runs well.
-    """
+class _Strided4x4(nn.Module):
+    """A 4x4 stride-2 layer with flax's parameters (HWIO ``kernel``, ``bias``) around ``op``."""
 
     features: int
     use_bias: bool = True
@@ -155,44 +152,43 @@ class ConvTranspose4x4(nn.Module):
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
     bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
     dtype: Any = None  # compute dtype (default: the input's); parameters stay float32
+
+    @staticmethod
+    def op(x: jax.Array, kernel: jax.Array, transpose_impl: str) -> jax.Array:
+        raise NotImplementedError
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         x = x if self.dtype is None else x.astype(self.dtype)
         cin = x.shape[-1]
         kernel = self.param("kernel", self.kernel_init, (4, 4, cin, self.features), jnp.float32)
-        y = conv_transpose2(x, kernel.astype(x.dtype), self.transpose_impl)
+        y = self.op(x, kernel.astype(x.dtype), self.transpose_impl)
         if self.use_bias:
             bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
             y = y + bias.astype(y.dtype)
         return y
 
 
-class StridedConv(nn.Module):
+class ConvTranspose4x4(_Strided4x4):
+    """Drop-in for ``nn.ConvTranspose(features, (4, 4), (2, 2), 'SAME')`` (same params).
+
+    Computes ``conv_transpose2``: the same function, with gradients XLA:CPU runs well.
+    """
+
+    op = staticmethod(conv_transpose2)
+
+
+class StridedConv(_Strided4x4):
     """Drop-in for ``nn.Conv(features, (4, 4), (2, 2), 'SAME')`` on even sizes (same params).
 
     Computes ``conv_stride2``: the same function, with gradients XLA:CPU runs well.
     """
 
-    features: int
-    use_bias: bool = True
-    transpose_impl: str = "xla"
-    kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
-    bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
-    dtype: Any = None  # compute dtype (default: the input's); parameters stay float32
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        x = x if self.dtype is None else x.astype(self.dtype)
-        n, h, w, cin = x.shape
-        if h % 2 or w % 2:
-            raise ValueError(f"StridedConv needs even spatial sizes; got {(h, w)}")
-        kernel = self.param("kernel", self.kernel_init, (4, 4, cin, self.features), jnp.float32)
-        y = conv_stride2(x, kernel.astype(x.dtype), self.transpose_impl)
-        if self.use_bias:
-            bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
-            y = y + bias.astype(y.dtype)
-        return y
+    @staticmethod
+    def op(x: jax.Array, kernel: jax.Array, transpose_impl: str) -> jax.Array:
+        if x.shape[1] % 2 or x.shape[2] % 2:
+            raise ValueError(f"StridedConv needs even spatial sizes; got {x.shape[1:3]}")
+        return conv_stride2(x, kernel, transpose_impl)
 
 
 # model.upsample / model.downsample: flax's layer, or ours with a transposed-conv formulation.
