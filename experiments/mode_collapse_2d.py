@@ -194,9 +194,7 @@ def train_seeds(
     seed_array = jnp.asarray(seeds, jnp.uint32)
     dispatches: dict[int, Any] = {}
     # The trainer's XLA:CPU options (gan_jax/xla_cpu.py), as make_dispatch's own jit takes them.
-    options = xla_cpu.compiler_options(
-        tc.get("xla_cpu_ynn_fusions", xla_cpu.DEFAULT), jax.devices()
-    )
+    options = xla_cpu.compiler_options(tc, jax.devices())
 
     def dispatch(n: int):
         if n not in dispatches:

@@ -225,7 +225,7 @@ def make_dispatch(
     if not jit:
         return dispatch
     devices = jax.devices() if mesh is None else mesh.devices.flat
-    options = xla_cpu.compiler_options(tc.get("xla_cpu_ynn_fusions", xla_cpu.DEFAULT), devices)
+    options = xla_cpu.compiler_options(tc, devices)
     if mesh is None:
         return jax.jit(dispatch, donate_argnums=0, compiler_options=options)
     rep = sharding.replicated(mesh)

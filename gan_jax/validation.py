@@ -99,7 +99,7 @@ def validate(config) -> None:
     _check_positive("train.d_steps", config.train.d_steps, int)
     _check_positive("train.log_every", config.train.log_every, int)
     _check_positive("train.steps_per_dispatch", config.train.steps_per_dispatch, int)
-    fusions = config.train.get("xla_cpu_ynn_fusions", xla_cpu.DEFAULT)
+    fusions = xla_cpu.ynn_fusions(config.train)
     try:
         xla_cpu.parse_kinds(fusions)
     except (ValueError, AttributeError) as error:

@@ -47,9 +47,14 @@ def _accepted(value: str) -> bool:
     return True
 
 
-def compiler_options(ynn_fusions: str, devices) -> dict[str, str]:
-    """``compiler_options`` for ``jax.jit`` of the dispatch on ``devices`` (empty off CPU)."""
-    kinds = parse_kinds(ynn_fusions)
+def ynn_fusions(train_config) -> str:
+    """A ``train`` block's ``xla_cpu_ynn_fusions`` ('default' when absent: older runs)."""
+    return train_config.get("xla_cpu_ynn_fusions", DEFAULT)
+
+
+def compiler_options(train_config, devices) -> dict[str, str]:
+    """``compiler_options`` for ``jax.jit`` of the train dispatch on ``devices`` (empty off CPU)."""
+    kinds = parse_kinds(ynn_fusions(train_config))
     if kinds is None or any(d.platform != "cpu" for d in devices):
         return {}
     value = ",".join("LIBRARY_FUSION_TYPE_" + k.upper() for k in kinds)

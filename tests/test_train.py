@@ -75,7 +75,8 @@ def test_dispatch_compiles_once():
 def test_dispatch_compiles_with_the_configured_xla_cpu_fusions():
     # Dots left to XLA (the shipped setting) appear as plain dot instructions of the compiled
     # program; with XLA's defaults YNNPACK fusions take (some of) them.
-    if not xla_cpu.compiler_options("reduce", jax.devices()):
+    probe = ml_collections.ConfigDict({"xla_cpu_ynn_fusions": "reduce"})
+    if not xla_cpu.compiler_options(probe, jax.devices()):
         pytest.skip("this jaxlib does not take the YNNPACK fusion option")
 
     def plain_dots(fusions):
