@@ -28,6 +28,11 @@ def get_config(arg=None):
     c = ml_collections.ConfigDict()
     c.seed = 0
 
+    # The game: its networks and players (gan_jax/games/). 'classic' is one G and one D trained
+    # with the objective below.
+    c.game = ml_collections.ConfigDict()
+    c.game.name = "classic"
+
     c.objective = ml_collections.ConfigDict()
     c.objective.name = "non_saturating"
     c.objective.clip = 0.01  # wasserstein: critic weights clipped to [-clip, clip]

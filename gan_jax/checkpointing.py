@@ -3,8 +3,9 @@
 Layout: ``workdir/checkpoints/<step>/`` holds three plain Orbax items, so a notebook restores
 them with ``orbax.checkpoint`` alone (docs/checkpoints.md):
 
-- ``state``: the whole ``GANState`` pytree (StandardSave): step, both networks' params,
-  optimiser states and BatchNorm statistics, and the run's PRNG key.
+- ``state``: the whole ``steps.State`` pytree (StandardSave): the step, every network's params,
+  optimiser state and BatchNorm statistics under ``nets/<name>``, EMA copies under
+  ``ema/<name>``, the game's own arrays under ``aux`` and the run's PRNG key.
 - ``config``: the resolved config as JSON (JsonSave).
 - ``data``: the input pipeline's position as JSON (JsonSave), only for pipelines that have one.
   The embedded datasets derive each batch from (data key, step), so their position *is* the
@@ -173,6 +174,7 @@ def restore(
             config = config[CONFIG]
             abstract = abstract_state_for(config)
             items = mgr.metadata(s).item_metadata
+            refuse_old_layout(items[STATE].tree, s, mgr.directory)
             differences = layout_differences(abstract, items[STATE].tree)
             if differences:
                 raise CheckpointError(
@@ -264,6 +266,21 @@ def set_aside(mgr: ocp.CheckpointManager, steps: Iterable[int]) -> list[pathlib.
         moved.append(target)
     mgr.reload()
     return moved
+
+
+def refuse_old_layout(saved_tree: Any, step: int, directory) -> None:
+    """Raise CheckpointError for a state saved before games (top-level ``g`` / ``d``, no ``nets``).
+
+    The state layout changed once, when every GAN became a game of named networks
+    (``steps.State``); such checkpoints are refused with one line rather than read wrongly.
+    """
+    if isinstance(saved_tree, Mapping) and "nets" not in saved_tree and "g" in saved_tree:
+        raise CheckpointError(
+            f"checkpoint {step} in {directory} has the layout of gan_jax before games "
+            "(state.g / state.d; now state.nets['g'] / state.nets['d']): it cannot be resumed "
+            "or loaded by this version; retrain into a new --workdir, or read its arrays with "
+            "Orbax alone (docs/checkpoints.md)"
+        )
 
 
 def _flat_leaves(tree: Any) -> dict[str, Any]:

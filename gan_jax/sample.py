@@ -18,8 +18,7 @@ import numpy as np
 from absl import app, flags
 
 from gan_jax.errors import GanJaxError
-from gan_jax.steps import generate
-from gan_jax.train import load_run, sample_images  # noqa: F401  (load_run: public here too)
+from gan_jax.run import load_run, sample_images
 
 flags.DEFINE_string("workdir", None, "Run directory holding checkpoints/.")
 flags.DEFINE_integer("num", 2500, "Number of samples.")
@@ -38,13 +37,8 @@ def draw(
     """``num`` samples of the run in ``workdir``; ``labels`` (conditional runs): one class for
     all samples, or one per sample; default: the classes in turn."""
     run, state, _ = load_run(workdir)
-    label_array = requested_labels(run, num, labels)
-    if seed is None:
-        return sample_images(run, state, num, labels=label_array)
-    z = jax.random.normal(jax.random.key(seed), (num, run.config.model.z_dim))
-    if label_array is None:
-        label_array = run.fixed_labels(num)
-    return np.asarray(jax.jit(generate)(state, z, label_array))
+    inputs = run.eval_inputs(num, seed, requested_labels(run, num, labels))
+    return sample_images(run, state, num, inputs=inputs)
 
 
 def requested_labels(run, num: int, labels: int | np.ndarray | None) -> jax.Array | None:

@@ -1,45 +1,52 @@
-"""Pure train steps for the discriminator and the generator, and the state pytree they carry.
+"""The functional core: games of named networks and players, the state pytree, the pure steps.
 
-``GANState`` holds the generator-update counter, one Flax TrainState per network (params,
-optimiser state, BatchNorm statistics and spectral-norm power-iteration vectors), the
-generator's exponential moving average when enabled, and the run's root PRNG key. The steps are
-pure:
+A **game** (``Game``) declares its networks (name -> ``Network``: a Flax module, the example
+inputs it is initialised on, the ``optim.<block>`` that trains it, whether it keeps an EMA copy),
+its **players** (``Player``: the networks it updates, its loss, how many updates it makes per
+train step, its key role) and how it generates samples for evaluation. Every GAN of gan_jax is
+one: the classic game (one G, one D, any objective of ``losses.py``) and the variants in
+``gan_jax/games/``. The state carries, by name, every network's TrainState, the EMA copies, the
+game's own arrays (``aux``: BEGAN's k_t, ADA's p, CycleGAN's image pools, ...) and the root key:
 
-    d_step(state, batch, *, objective, z_dim, num_classes) -> (state, metrics)
-    g_step(state, batch, *, objective, z_dim, num_classes, ema_decay) -> (state, metrics)
-    train_step(state, batches, *, objective, z_dim, num_classes, ema_decay) -> (state, metrics)
+    State(step, nets={'g': ModelState, 'd': ModelState, ...}, ema={'g': {...}}, aux={...}, key)
 
-``train_step`` runs ``batches['x'].shape[0]`` critic updates (``train.d_steps``), unrolled,
-then one generator update, which sees the last critic update's real batch (the relativistic
-losses compare the fakes with it). Keys: every update derives its own key from the root key with
-fold_in(fold_in(key, role), counter) and splits it into named keys, so a run depends on the seed
-alone (no global RNG, no Python side effects). Metrics are flat dicts of scalars ("d/loss",
-"d/real", "g/loss", ...); critic metrics are averaged over the critic updates of a step.
+The steps are pure:
 
-Conditional GANs (``num_classes > 0``): real samples carry ``batch['label']``; fake labels are
-drawn uniformly from the update's own key (Mirza & Osindero 2014; Miyato & Koyama 2018 train
-the same way), so they too depend on the seed alone.
+    update(game, player, state, batch) -> (state, metrics)     one update of one player
+    train_step(game, state, batches) -> (state, metrics)       every player, in order
 
-Spectral normalisation (Miyato et al. 2018): each normalised critic layer keeps its power-
-iteration vector ``u`` and estimate ``sigma`` in the critic's ``batch_stats`` (flax's
-SpectralNorm, ``models.layers.spectral_norm``). They advance only in ``d_step``, which applies
-the critic in train mode with ``batch_stats`` mutable and keeps the result: one power iteration
-per critic call, two per update (real, then fake: the SNGAN reference code calls its critic the
-same way). ``g_step`` also runs the critic in train mode but discards its ``batch_stats``, so
-the generator's loss never moves ``u``; penalties apply the critic with train=False (no
-update). Across devices: the state is replicated and the step is one jit-ted program over the
-global batch (``make_train_step`` with a mesh), so the power iteration is computed on the
-replicated weights and gives the same ``u`` on every device by construction; it needs no
-collective (unlike BatchNorm statistics, it does not depend on the per-device batch).
+A player's loss is ``loss(ctx, batch, key) -> (loss, terms)``. ``ctx`` (``Context``) is the
+loss's view of the networks: ``ctx('d', x, labels, train=True)`` applies network ``d`` with the
+parameters being differentiated for the player's own networks and the frozen ones of the others;
+``ctx.params[name]`` are those parameters; ``ctx.aux`` the game's arrays, and
+``ctx.set_aux(name, value)`` the player's new value for one of them. BatchNorm statistics (and
+spectral-norm power-iteration vectors, which flax keeps in the same collection): a train-mode
+call of a network the player updates chains its statistics from call to call and keeps them
+after the update; a train-mode call of a frozen network discards them; an inference-mode call
+(``train=False``) sees the statistics the update started with. So the critic's update advances
+its statistics (two power iterations: real, then fake, as the SNGAN code does), the generator's
+loss never moves the critic's, and a gradient penalty sees a fixed critic.
+
+Keys: update number ``c`` of a player (``c`` = the step counter of its first network) gets
+``fold_in(fold_in(root key, player.role), c)``, so a run depends on the seed alone, not on the
+order in which anything is traced. ``train_step`` gives player p the last ``p.steps`` slices of
+``batches`` (leaves ``(n, B, ...)``, ``n`` = the largest ``steps`` of any player: the classic
+critic's ``train.d_steps`` updates see one slice each, the generator the last one), averages each
+player's metrics over its updates and counts one train step (``state.step``). Metrics are flat
+dicts of scalars prefixed by the player's name ("d/loss", "d/real", "g/loss", ...).
+
+Data parallel: the state is replicated and the step is one jit-ted program over the global
+batch (``make_train_step`` with a mesh); noise drawn with ``ctx.normal`` / ``ctx.randint`` is
+laid out along the data axis like the real batch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import chex
 import flax
 import flax.linen as nn
 import jax
@@ -49,13 +56,16 @@ from flax.training import train_state
 from jax.sharding import Mesh, Sharding
 
 from gan_jax import sharding
-from gan_jax.losses import Objective
 
 Array = jax.Array
 Metrics = dict[str, Array]
+Batch = dict[str, Array]
+LossOut = tuple[Array, dict[str, Array]]
 
-# Roles folded into the root key; distinct constants keep the streams independent.
+# Roles folded into the root key; distinct constants keep the streams independent. Players of
+# the classic game are 0 (critic) and 1 (generator); other players take roles from FIRST_FREE_ROLE.
 ROLE_D, ROLE_G, ROLE_DATA, ROLE_EVAL = 0, 1, 2, 3
+FIRST_FREE_ROLE = 4
 
 
 class ModelState(train_state.TrainState):
@@ -65,16 +75,104 @@ class ModelState(train_state.TrainState):
 
 
 @flax.struct.dataclass
-class GANState:
-    """The whole training state; ``g_ema`` is {} when generator EMA is off (no leaves, so runs
-    without EMA keep the checkpoint layout they always had)."""
+class State:
+    """The whole training state of any game.
 
-    step: Array  # generator updates done
-    g: ModelState
-    d: ModelState
-    key: Array  # typed PRNG key (jax.random.key)
-    # {'params', 'batch_stats'} of the generator's exponential moving average, or {}.
-    g_ema: Any = flax.struct.field(default_factory=dict)
+    Attributes:
+      step: train steps done (for the classic game: generator updates).
+      nets: every network's ``ModelState``, by name.
+      ema: ``{'params', 'batch_stats'}`` of the exponential moving average of each network that
+        keeps one, by name ({} when none does).
+      aux: the game's own arrays (scalars such as BEGAN's k_t, buffers such as image pools).
+      key: the run's root PRNG key (typed, jax.random.key).
+    """
+
+    step: Array
+    nets: dict[str, ModelState]
+    ema: dict[str, Any]
+    aux: dict[str, Array]
+    key: Array
+
+
+@dataclasses.dataclass(frozen=True)
+class Network:
+    """One network of a game.
+
+    Attributes:
+      module: the Flax module; called as ``module(*inputs, train=...)``.
+      init_inputs: example inputs (a batch of 2) that ``module.init`` is called on.
+      optim: the ``optim.<optim>`` config block of its optimiser.
+      ema: whether the state keeps an exponential moving average of it.
+    """
+
+    module: nn.Module
+    init_inputs: tuple[Any, ...]
+    optim: str
+    ema: bool = False
+
+
+Loss = Callable[["Context", Batch, Array], LossOut]
+
+
+@dataclasses.dataclass(frozen=True)
+class Player:
+    """One player: the networks it updates and the loss it minimises over their parameters.
+
+    Attributes:
+      name: prefix of its metrics ("d" -> "d/loss").
+      role: the role folded into the root key for its updates' keys (unique within a game).
+      updates: the networks whose parameters it updates (one optimiser step each per update).
+      loss: ``(ctx, batch, key) -> (loss, terms)``, a pure function of the parameters in ``ctx``.
+      steps: updates per train step (the classic critic's ``train.d_steps``).
+      project: optional ``params -> params`` applied to each updated network after every update
+        (WGAN's weight clipping).
+    """
+
+    name: str
+    role: int
+    updates: tuple[str, ...]
+    loss: Loss
+    steps: int = 1
+    project: Callable[[Any], Any] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Game:
+    """A GAN: its networks, its players (run in order every train step) and its sampler.
+
+    Attributes:
+      name: the ``game.name`` it was built from.
+      networks: name -> ``Network``.
+      players: run in this order by ``train_step``.
+      generate: ``(state, inputs) -> samples``, pure: what evaluation, sample grids and
+        ``gan_jax.sample`` draw (inference mode, EMA copies where the state keeps them).
+      eval_inputs: ``(key, n) -> inputs`` of ``generate`` (noise, codes, labels, source images);
+        the run's fixed evaluation inputs come from the seed's ROLE_EVAL key.
+      init_aux: ``() -> dict`` of the game's own arrays at step 0.
+      ema_decay: decay of every EMA copy (``Network.ema``).
+    """
+
+    name: str
+    networks: Mapping[str, Network]
+    players: tuple[Player, ...]
+    generate: Callable[[State, dict], Array]
+    eval_inputs: Callable[[Array, int], dict]
+    init_aux: Callable[[], dict[str, Array]] = dict
+    ema_decay: float = 0.0
+
+    def __post_init__(self):
+        roles = [p.role for p in self.players]
+        if len(set(roles)) != len(roles) or {ROLE_DATA, ROLE_EVAL} & set(roles):
+            raise ValueError(f"game {self.name!r}: player roles must be distinct, not 2 or 3")
+        for p in self.players:
+            unknown = set(p.updates) - set(self.networks)
+            if unknown or not p.updates:
+                raise ValueError(f"game {self.name!r}: player {p.name!r} updates {p.updates}")
+
+    @property
+    def batches_per_step(self) -> int:
+        """Real batches one train step consumes: the most updates any player makes."""
+        return max(p.steps for p in self.players)
 
 
 def role_key(key: Array, role: int, counter: Array | int) -> Array:
@@ -83,278 +181,203 @@ def role_key(key: Array, role: int, counter: Array | int) -> Array:
 
 
 def create_state(
-    key: Array,
-    *,
-    generator: nn.Module,
-    discriminator: nn.Module,
-    g_tx: optax.GradientTransformation,
-    d_tx: optax.GradientTransformation,
-    z_dim: int,
-    sample_shape: tuple[int, ...],
-    g_ema: bool = False,
-) -> GANState:
+    game: Game, key: Array, optimizers: Mapping[str, optax.GradientTransformation]
+) -> State:
     """Initial state from ``key``; pure, so ``jax.eval_shape`` gives the checkpoint layout.
 
-    With ``g_ema`` the generator's moving average starts as a copy of its initial variables.
+    ``optimizers``: the optimiser of every ``optim`` block the game's networks name. The key is
+    split into one key per network (in declaration order) and the run's root key, last.
     """
-    key_g, key_d, key_run = jax.random.split(key, 3)
-    labels = jnp.zeros((2,), jnp.int32)  # ignored by unconditional models
-    g_vars = generator.init(key_g, jnp.zeros((2, z_dim)), labels, train=False)
-    d_vars = discriminator.init(key_d, jnp.zeros((2, *sample_shape)), labels, train=False)
-
-    def model_state(module, variables, tx):
-        return ModelState.create(
-            apply_fn=module.apply,
+    keys = jax.random.split(key, len(game.networks) + 1)
+    nets = {}
+    for net_key, (name, net) in zip(keys[:-1], game.networks.items()):
+        variables = net.module.init(net_key, *net.init_inputs, train=False)
+        nets[name] = ModelState.create(
+            apply_fn=net.module.apply,
             params=variables["params"],
-            tx=tx,
+            tx=optimizers[net.optim],
             batch_stats=variables.get("batch_stats", {}),
         )
-
-    g = model_state(generator, g_vars, g_tx)
-    return GANState(
-        step=jnp.zeros((), jnp.int32),
-        g=g,
-        d=model_state(discriminator, d_vars, d_tx),
-        key=key_run,
-        g_ema=ema_variables(g) if g_ema else {},
+    ema = {name: ema_variables(nets[name]) for name, net in game.networks.items() if net.ema}
+    return State(
+        step=jnp.zeros((), jnp.int32), nets=nets, ema=ema, aux=game.init_aux(), key=keys[-1]
     )
 
 
-def ema_variables(g: ModelState) -> dict[str, Any]:
-    """The generator variables the EMA tracks: params and BatchNorm running statistics."""
-    return {"params": g.params, "batch_stats": g.batch_stats}
+def ema_variables(ms: ModelState) -> dict[str, Any]:
+    """The variables an EMA tracks: params and BatchNorm running statistics."""
+    return {"params": ms.params, "batch_stats": ms.batch_stats}
 
 
-def update_ema(ema: dict[str, Any], g: ModelState, decay: float) -> dict[str, Any]:
-    """ema <- decay * ema + (1 - decay) * current, leaf by leaf (Polyak averaging of G).
+def update_ema(ema: dict[str, Any], ms: ModelState, decay: float) -> dict[str, Any]:
+    """ema <- decay * ema + (1 - decay) * current, leaf by leaf (Polyak averaging).
 
     Yazici et al. 2019 (arXiv 1806.04498) and Karras et al. 2018 (ProGAN) sample from this
     average of the generator's iterates. BatchNorm statistics: averaged with the same formula
-    as the parameters (not recomputed), so the EMA generator runs with running statistics that
-    cover the same window of training as its weights; they are the live generator's
-    statistics, averaged, not the statistics of the EMA weights' own activations (those would
-    need BigGAN's "standing statistics" pass).
+    as the parameters (not recomputed), so the EMA network runs with running statistics that
+    cover the same window of training as its weights; they are the live network's statistics,
+    averaged, not those of the EMA weights' own activations (that would need BigGAN's
+    "standing statistics" pass).
     """
-    return optax.incremental_update(ema_variables(g), ema, step_size=1.0 - decay)
+    return optax.incremental_update(ema_variables(ms), ema, step_size=1.0 - decay)
 
 
-def apply_model(
-    ms: ModelState, params: Any, x: Array, train: bool, labels: Array | None = None
-) -> tuple[Array, Any]:
-    """Run a network; returns (output, new batch_stats) (unchanged when not training)."""
-    variables = {"params": params, "batch_stats": ms.batch_stats}
-    if not train:
-        return ms.apply_fn(variables, x, labels, train=False), ms.batch_stats
-    out, updates = ms.apply_fn(variables, x, labels, train=True, mutable=["batch_stats"])
-    return out, updates.get("batch_stats", ms.batch_stats)
+def variables(state: State, name: str, ema: bool = True) -> dict[str, Any]:
+    """Network ``name``'s variables: its EMA copy when ``ema`` and the state keeps one."""
+    if ema and name in state.ema:
+        return state.ema[name]
+    return ema_variables(state.nets[name])
 
 
-def generate(state: GANState, z: Array, labels: Array | None = None, train: bool = False) -> Array:
-    """G(z, labels); the EMA generator when the run keeps one, else the live generator.
+def apply(state: State, name: str, *inputs, ema: bool = True, **kwargs) -> Any:
+    """Network ``name`` in inference mode (EMA copy where kept), for samplers and evaluators."""
+    return state.nets[name].apply_fn(variables(state, name, ema), *inputs, train=False, **kwargs)
 
-    With train=False BatchNorm uses its running statistics (the EMA's when EMA is on).
-    ``labels`` are the requested classes of a conditional generator (ignored otherwise).
+
+class Context:
+    """A loss's view of the game's networks during one update (see the module docstring).
+
+    Built by ``update`` inside the differentiated function, so everything read through it is a
+    function of the parameters being differentiated (``params`` of the player's networks) and
+    the frozen state.
     """
-    if state.g_ema:
-        g = state.g.replace(batch_stats=state.g_ema["batch_stats"])
-        return apply_model(g, state.g_ema["params"], z, train, labels)[0]
-    return apply_model(state.g, state.g.params, z, train, labels)[0]
+
+    def __init__(
+        self,
+        state: State,
+        params: dict[str, Any],
+        updates: tuple[str, ...],
+        batch_sharding: Sharding | None,
+    ):
+        self.params = params
+        self.aux = state.aux
+        self.step = state.step
+        self.batch_sharding = batch_sharding
+        self._nets = state.nets
+        self.stats = {name: state.nets[name].batch_stats for name in updates}
+        self.new_aux: dict[str, Array] = {}
+
+    def __call__(self, name: str, *inputs, train: bool, method: str | None = None) -> Any:
+        """Apply network ``name`` to ``inputs`` (``module(*inputs, train=train)``)."""
+        ms = self._nets[name]
+        kwargs = {} if method is None else {"method": method}
+        stats = self.stats.get(name, ms.batch_stats) if train else ms.batch_stats
+        variables = {"params": self.params[name], "batch_stats": stats}
+        if not train:
+            return ms.apply_fn(variables, *inputs, train=False, **kwargs)
+        out, updates = ms.apply_fn(
+            variables, *inputs, train=True, mutable=["batch_stats"], **kwargs
+        )
+        if name in self.stats:
+            self.stats[name] = updates.get("batch_stats", stats)
+        return out
+
+    def set_aux(self, name: str, value: Array) -> None:
+        """The player's new value of the game array ``name`` (gradients stopped)."""
+        if name not in self.aux:
+            raise KeyError(f"game array {name!r} is not in the state's aux: {sorted(self.aux)}")
+        self.new_aux[name] = jax.lax.stop_gradient(value)
+
+    def constrain(self, x: Array) -> Array:
+        """Lay ``x`` (B, ...) out along the data axis like the real batch (no-op off a mesh).
+
+        Without it nothing ties generated noise to the data axis, and XLA would run the
+        generator on the whole batch on every device. Values do not depend on the sharding.
+        """
+        if self.batch_sharding is None:
+            return x
+        return jax.lax.with_sharding_constraint(x, self.batch_sharding)
+
+    def normal(self, key: Array, shape: tuple[int, ...], dtype=jnp.float32) -> Array:
+        """N(0, I) noise for the global batch, laid out like the real batch."""
+        return self.constrain(jax.random.normal(key, shape, dtype))
+
+    def randint(self, key: Array, shape: tuple[int, ...], high: int) -> Array:
+        """Uniform int32 in [0, high) for the global batch, laid out like the real batch."""
+        return self.constrain(jax.random.randint(key, shape, 0, high, jnp.int32))
 
 
-def _fake_labels(
-    key: Array, batch_size: int, num_classes: int, batch_sharding: Sharding | None
-) -> Array | None:
-    """Labels of the fakes: uniform over the classes (None for an unconditional model)."""
-    if num_classes == 0:
-        return None
-    labels = jax.random.randint(key, (batch_size,), 0, num_classes, jnp.int32)
-    return (
-        labels
-        if batch_sharding is None
-        else jax.lax.with_sharding_constraint(labels, batch_sharding)
-    )
-
-
-# Folded into an update's key to derive the fake labels' key; keeps the (z, penalty) split of
-# unconditional runs unchanged.
-_LABEL_STREAM = 1
-
-
-def _prefixed(prefix: str, terms: dict[str, Array]) -> Metrics:
+def prefixed(prefix: str, terms: Mapping[str, Array]) -> Metrics:
     return {f"{prefix}/{k}": v for k, v in terms.items()}
 
 
-def _noise(key: Array, shape: tuple[int, ...], dtype, batch_sharding: Sharding | None) -> Array:
-    """z ~ N(0, I) for the global batch, split across devices like the real batch.
-
-    Without the constraint nothing ties z to the data axis, and XLA would run the generator on
-    the whole batch on every device. The values do not depend on the sharding.
-    """
-    z = jax.random.normal(key, shape, dtype)
-    return z if batch_sharding is None else jax.lax.with_sharding_constraint(z, batch_sharding)
-
-
-def d_step(
-    state: GANState,
-    batch: dict[str, Array],
+def update(
+    game: Game,
+    player: Player,
+    state: State,
+    batch: Batch,
     *,
-    objective: Objective,
-    z_dim: int,
-    num_classes: int = 0,
     batch_sharding: Sharding | None = None,
-) -> tuple[GANState, Metrics]:
-    """One critic update on ``batch['x']`` against a fresh batch of fakes of the same size.
+) -> tuple[State, Metrics]:
+    """One update of ``player``: its loss's gradient step on each network it updates.
 
-    Conditional critics see real samples with their labels and fakes with the labels they were
-    generated from; a penalty's critic uses the real labels (for WGAN-GP's interpolates too).
+    Then the player's projection (if any), the EMA copies of its networks, and the game arrays
+    its loss set. Metrics: ``<name>/loss``, its terms, ``<name>/grad_norm`` (global norm of the
+    gradients of all its networks).
     """
-    real = batch["x"]
-    key = role_key(state.key, ROLE_D, state.d.step)
-    key_z, key_gp = jax.random.split(key)
-    z = _noise(key_z, (real.shape[0], z_dim), real.dtype, batch_sharding)
-    real_labels = batch["label"] if num_classes else None
-    fake_labels = _fake_labels(
-        jax.random.fold_in(key, _LABEL_STREAM), real.shape[0], num_classes, batch_sharding
-    )
-    # G runs in train mode as in the g step; its BatchNorm updates here are discarded.
-    fake = apply_model(state.g, state.g.params, z, train=True, labels=fake_labels)[0]
-    fake = jax.lax.stop_gradient(fake)
-    chex.assert_equal_shape([real, fake])
+    key = role_key(state.key, player.role, state.nets[player.updates[0]].step)
+    own = {name: state.nets[name].params for name in player.updates}
+    frozen = {name: ms.params for name, ms in state.nets.items() if name not in own}
 
     def loss_fn(params):
-        real_out, stats = apply_model(state.d, params, real, True, real_labels)
-        fake_out, stats = apply_model(
-            state.d.replace(batch_stats=stats), params, fake, True, fake_labels
-        )
-        chex.assert_equal_shape([real_out, fake_out])
-        loss, terms = objective.d_loss(real_out, fake_out)
-        if objective.penalty is not None:
-            critic = lambda x: apply_model(state.d, params, x, False, real_labels)[0]
-            penalty, pterms = objective.penalty(critic, real, fake, key_gp)
-            loss, terms = loss + penalty, {**terms, **pterms}
-        return loss, (terms, stats)
+        ctx = Context(state, {**frozen, **params}, player.updates, batch_sharding)
+        loss, terms = player.loss(ctx, batch, key)
+        return loss, (terms, ctx.stats, ctx.new_aux)
 
-    (loss, (terms, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d.params)
-    d = state.d.apply_gradients(grads=grads, batch_stats=stats)
-    if objective.weight_clip is not None:
-        c = objective.weight_clip
-        lower, upper = (jax.tree.map(lambda _, b=b: b, d.params) for b in (-c, c))
-        d = d.replace(params=optax.projections.projection_box(d.params, lower, upper))
-    metrics = {"d/loss": loss, **_prefixed("d", terms), "d/grad_norm": optax.tree.norm(grads)}
-    return state.replace(d=d), metrics
-
-
-def g_step(
-    state: GANState,
-    batch: dict[str, Array],
-    *,
-    objective: Objective,
-    z_dim: int,
-    num_classes: int = 0,
-    ema_decay: float = 0.0,
-    batch_sharding: Sharding | None = None,
-) -> tuple[GANState, Metrics]:
-    """One generator update against the current critic (critic in train mode, stats discarded).
-
-    ``batch['x']`` sets the batch size and gives the critic's outputs on real data (with their
-    labels, for a conditional critic) to the generator loss; only the relativistic losses read
-    them, and for the others XLA drops that unused critic pass from the compiled step. The
-    critic's ``batch_stats`` (BatchNorm statistics, spectral-norm ``u``) stay as they were. When
-    the state keeps a generator EMA, it is updated after the parameters (``update_ema`` with
-    ``ema_decay``).
-    """
-    real = batch["x"]
-    batch_size = real.shape[0]
-    key = role_key(state.key, ROLE_G, state.g.step)
-    key_z = jax.random.split(key)[0]
-    z = _noise(key_z, (batch_size, z_dim), jnp.float32, batch_sharding)
-    labels = _fake_labels(
-        jax.random.fold_in(key, _LABEL_STREAM), batch_size, num_classes, batch_sharding
-    )
-    real_labels = batch["label"] if num_classes else None
-    real_out = jax.lax.stop_gradient(
-        apply_model(state.d, state.d.params, real, True, real_labels)[0]
-    )
-
-    def loss_fn(params):
-        fake, stats = apply_model(state.g, params, z, True, labels)
-        fake_out, _ = apply_model(state.d, state.d.params, fake, True, labels)
-        chex.assert_equal_shape([real_out, fake_out])
-        loss, terms = objective.g_loss(real_out, fake_out)
-        return loss, (terms, stats)
-
-    (loss, (terms, stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g.params)
-    g = state.g.apply_gradients(grads=grads, batch_stats=stats)
-    metrics = {"g/loss": loss, **_prefixed("g", terms), "g/grad_norm": optax.tree.norm(grads)}
-    ema = update_ema(state.g_ema, g, ema_decay) if state.g_ema else state.g_ema
-    return state.replace(g=g, step=state.step + 1, g_ema=ema), metrics
+    (loss, (terms, stats, new_aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(own)
+    nets, ema = dict(state.nets), dict(state.ema)
+    for name in player.updates:
+        ms = nets[name].apply_gradients(grads=grads[name], batch_stats=stats[name])
+        if player.project is not None:
+            ms = ms.replace(params=player.project(ms.params))
+        nets[name] = ms
+        if name in ema:
+            ema[name] = update_ema(ema[name], ms, game.ema_decay)
+    metrics = {
+        f"{player.name}/loss": loss,
+        **prefixed(player.name, terms),
+        f"{player.name}/grad_norm": optax.tree.norm(grads),
+    }
+    return state.replace(nets=nets, ema=ema, aux={**state.aux, **new_aux}), metrics
 
 
 def train_step(
-    state: GANState,
-    batches: dict[str, Array],
-    *,
-    objective: Objective,
-    z_dim: int,
-    num_classes: int = 0,
-    ema_decay: float = 0.0,
-    batch_sharding: Sharding | None = None,
-) -> tuple[GANState, Metrics]:
-    """``train.d_steps`` critic updates (one per leading slice of ``batches``), one G update.
+    game: Game, state: State, batches: Batch, *, batch_sharding: Sharding | None = None
+) -> tuple[State, Metrics]:
+    """Every player in order, ``player.steps`` updates each, then ``state.step += 1``.
 
-    ``batch_sharding`` (data-parallel runs): how a (B, ...) batch is split across devices; the
-    fakes' noise is laid out the same way. The numbers do not depend on it.
+    ``batches`` leaves are (n, B, ...), n = ``game.batches_per_step``; player p's updates see
+    the last ``p.steps`` slices. ``batch_sharding`` (data-parallel runs): how a (B, ...) batch is
+    split across devices. The numbers do not depend on it.
     """
-
-    # A Python loop (d_steps is small and static), not lax.scan: XLA:CPU runs convolutions inside
-    # a while-loop body ~15x slower (measured 594 ms vs 38 ms for 5 DCGAN critic steps on 2
-    # cores), and lax.scan(..., unroll=True) still emits a one-trip while loop when d_steps == 1
-    # (measured: 0.24 vs 0.06 CPU s per step of the non-saturating digits config).
-    d_metrics = []
-    for i in range(batches["x"].shape[0]):
-        batch = jax.tree.map(lambda a, i=i: a[i], batches)
-        state, metrics = d_step(
-            state,
-            batch,
-            objective=objective,
-            z_dim=z_dim,
-            num_classes=num_classes,
-            batch_sharding=batch_sharding,
-        )
-        d_metrics.append(metrics)
-    last = jax.tree.map(lambda a: a[-1], batches)
-    state, g_metrics = g_step(
-        state,
-        last,
-        objective=objective,
-        z_dim=z_dim,
-        num_classes=num_classes,
-        ema_decay=ema_decay,
-        batch_sharding=batch_sharding,
-    )
-    d_mean = jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *d_metrics)
-    return state, {**d_mean, **g_metrics}
+    # A Python loop (updates per step are few and static), not lax.scan: XLA:CPU runs
+    # convolutions inside a while-loop body ~15x slower (measured 594 ms vs 38 ms for 5 DCGAN
+    # critic steps on 2 cores), and lax.scan(..., unroll=True) still emits a one-trip while loop
+    # for one update (measured: 0.24 vs 0.06 CPU s per step of the non-saturating digits config).
+    n = jax.tree.leaves(batches)[0].shape[0]
+    metrics: Metrics = {}
+    for player in game.players:
+        player_metrics = []
+        for i in range(n - player.steps, n):
+            batch = jax.tree.map(lambda a, i=i: a[i], batches)
+            state, m = update(game, player, state, batch, batch_sharding=batch_sharding)
+            player_metrics.append(m)
+        metrics.update(jax.tree.map(lambda *xs: jnp.mean(jnp.stack(xs)), *player_metrics))
+    return state.replace(step=state.step + 1), metrics
 
 
 def make_train_step(
-    objective: Objective,
-    z_dim: int,
-    jit: bool = True,
-    mesh: Mesh | None = None,
-    *,
-    num_classes: int = 0,
-    ema_decay: float = 0.0,
-) -> Callable[[GANState, dict[str, Array]], tuple[GANState, Metrics]]:
-    """``train_step`` with its static collaborators bound; jit-ted with the state donated.
+    game: Game, jit: bool = True, mesh: Mesh | None = None
+) -> Callable[[State, Batch], tuple[State, Metrics]]:
+    """``train_step`` of ``game``; jit-ted with the state donated.
 
     With a ``mesh`` the step runs data parallel on it (``gan_jax.sharding``): state and metrics
-    replicated, the (d_steps, B, ...) batches split along B.
+    replicated, the (n, B, ...) batches split along B.
     """
-    bound = dict(objective=objective, z_dim=z_dim, num_classes=num_classes, ema_decay=ema_decay)
     if mesh is None:
-        fn = functools.partial(train_step, **bound)
+        fn = functools.partial(train_step, game)
         return jax.jit(fn, donate_argnums=0) if jit else fn
-    fn = functools.partial(train_step, **bound, batch_sharding=sharding.batch_sharding(mesh))
+    fn = functools.partial(train_step, game, batch_sharding=sharding.batch_sharding(mesh))
     if not jit:
         return fn
     rep, batches = sharding.replicated(mesh), sharding.batch_sharding(mesh, batch_axis=1)
