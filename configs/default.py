@@ -10,6 +10,8 @@ Recipe files call `get_config(arg)` here and override only what differs.
 
 import ml_collections
 
+from gan_jax import games
+
 PRESETS = ("digits", "ring8", "grid25", "mnist", "fashion_mnist", "cifar10", "celeba64")
 # TFDS presets: preset -> (data.name, data.resolution, model.width, train.steps).
 # DCGAN (Radford et al. 2015) at the dataset's resolution; width 64 as in the DCGAN reference code
@@ -30,8 +32,7 @@ def get_config(arg=None):
 
     # The game: its networks and players (gan_jax/games/). 'classic' is one G and one D trained
     # with the objective below.
-    c.game = ml_collections.ConfigDict()
-    c.game.name = "classic"
+    c.game = games.defaults("classic")
 
     c.objective = ml_collections.ConfigDict()
     c.objective.name = "non_saturating"

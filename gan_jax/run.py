@@ -94,7 +94,7 @@ def build_run(config: ml_collections.ConfigDict) -> Run:
     dataset = get_dataset(config.data)
     evaluation.resolve_extractor(dataset, config.eval.extractor)  # ConfigError if it does not fit
     validate_for_dataset(config, dataset)
-    return Run(config, dataset, GAMES[config.game.name](config, dataset))
+    return Run(config, dataset, GAMES[config.game.name].build(config, dataset))
 
 
 def load_run(workdir: str | pathlib.Path, step: int | None = None) -> tuple[Run, State, int]:

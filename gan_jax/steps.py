@@ -150,6 +150,9 @@ class Game:
         the run's fixed evaluation inputs come from the seed's ROLE_EVAL key.
       init_aux: ``() -> dict`` of the game's own arrays at step 0.
       ema_decay: decay of every EMA copy (``Network.ema``).
+      headline: optional ``(run, state) -> {name: number}``: the variant's own measure of the
+        claim its paper is known for (InfoGAN's code accuracy, CycleGAN's class preservation),
+        added to every evaluation record as ``headline/<name>`` and to the zoo table.
     """
 
     name: str
@@ -159,6 +162,7 @@ class Game:
     eval_inputs: Callable[[Array, int], dict]
     init_aux: Callable[[], dict[str, Array]] = dict
     ema_decay: float = 0.0
+    headline: Callable[[Any, State], dict[str, float]] | None = None
 
     def __post_init__(self):
         roles = [p.role for p in self.players]

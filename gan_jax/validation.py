@@ -9,6 +9,7 @@ from gan_jax import xla_cpu
 from gan_jax.data import DATASETS, Dataset
 from gan_jax.errors import ConfigError
 from gan_jax.evaluation import EXTRACTORS
+from gan_jax.games import GAMES
 from gan_jax.input_pipeline import FOLDER_PREFIX, TFDS_PREFIX, is_host_dataset
 from gan_jax.losses import OBJECTIVES, PENALTY_NAMES
 from gan_jax.models import MODELS, RESOLUTIONS
@@ -71,6 +72,8 @@ def _check_objective(config) -> None:
 
 def validate(config) -> None:
     """Raise ConfigError on the first key whose value is not allowed."""
+    _check_choice("game.name", config.game.name, GAMES)
+    GAMES[config.game.name].check(config)
     _check_objective(config)
     name = config.data.name
     if is_host_dataset(name):

@@ -1,17 +1,31 @@
-"""Games: a plain dict from ``game.name`` to a builder ``(config, dataset) -> steps.Game``.
+"""Games: a plain dict from ``game.name`` to the module that defines the game.
 
-Each game is one module: its networks, players, losses and sampler (``gan_jax.steps`` says what
-a game declares). Adding a GAN variant is its module, its recipe in configs/ and a line here.
+Each game is one module (``gan_jax.steps`` says what a game declares) with
+
+- ``DEFAULTS``: its keys of the ``game`` config block and their defaults (a recipe starts from
+  ``games.defaults(name)``);
+- ``check(config)``: raises ``ConfigError`` (key, value, what is allowed) on a bad value of its
+  keys or a combination it cannot train; called before anything is built;
+- ``build(config, dataset) -> steps.Game``: its networks, players and sampler.
+
+Adding a GAN variant is its module, its recipe in configs/ and a line here.
 
 - ``classic``: one G, one D, any objective and penalty of ``gan_jax.losses`` (the default).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from types import ModuleType
+
+import ml_collections
 
 from gan_jax.games import classic
 
-GAMES: dict[str, Callable] = {
-    "classic": classic.build,
+GAMES: dict[str, ModuleType] = {
+    "classic": classic,
 }
+
+
+def defaults(name: str) -> ml_collections.ConfigDict:
+    """The ``game`` config block of game ``name`` with its defaults."""
+    return ml_collections.ConfigDict({"name": name, **GAMES[name].DEFAULTS})

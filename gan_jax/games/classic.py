@@ -33,6 +33,15 @@ from gan_jax.losses import Objective, get_objective
 from gan_jax.models import MODELS
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
+# The classic game has no keys of its own in the `game` block.
+DEFAULTS: dict = {}
+
+
+def check(config) -> None:
+    """Nothing of its own to check: objective.*, model.* and train.* are checked by their owners."""
+    del config
+
+
 # Folded into an update's key to derive the fake labels' key; keeps the (z, penalty) split of
 # unconditional runs as it is.
 LABEL_STREAM = 1
