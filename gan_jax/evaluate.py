@@ -25,7 +25,7 @@ def evaluate_checkpoint(workdir: str | pathlib.Path, num_samples: int | None = N
     """The evaluation record of the latest checkpoint in ``workdir`` (``{'step': ..., ...}``)."""
     from gan_jax import evaluation
     from gan_jax.errors import GanJaxError
-    from gan_jax.run import load_run, sample_images
+    from gan_jax.runs import load_run, sample_images
 
     run, state, step = load_run(workdir)
     eval_cfg = dict(run.config.eval)

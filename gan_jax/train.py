@@ -34,13 +34,12 @@ import jax
 import ml_collections
 from jax.sharding import Mesh
 
-from gan_jax import divergence, evaluation, pictures, resume, sharding
+from gan_jax import dispatch, divergence, evaluation, pictures, resume, sharding
 from gan_jax.checkpointing import manager
-from gan_jax.dispatch import make_dispatch
 from gan_jax.errors import WorkdirError
 from gan_jax.logger import RunLogger, format_duration
 from gan_jax.preemption import PreemptionRequest
-from gan_jax.run import Run, build_run, sample_images
+from gan_jax.runs import Run, build_run, sample_images
 from gan_jax.steps import State
 
 
@@ -207,7 +206,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> State:
         while done < tc.steps:
             n = k if done + k <= next_stop(jobs, done, tc.steps) else 1
             if n not in dispatches:
-                dispatches[n] = make_dispatch(run, n, mesh)
+                dispatches[n] = dispatch.make_dispatch(run, n, mesh)
             # Host datasets: this process's rows of the next n steps' batches, made global.
             fed = () if host_input is None else (resume.feed(host_input, n, mesh),)
             # Between log steps the loop only dispatches device work: the data index comes from

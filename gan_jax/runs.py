@@ -7,7 +7,7 @@ samples from the run's fixed evaluation inputs. The trainer, ``gan_jax.sample``,
 ``gan_jax.evaluate``, the experiments and notebooks all use these; none of them imports the
 trainer::
 
-    from gan_jax import run as runs
+    from gan_jax import runs
     run = runs.build_run(config)
     state = run.init_state(jax.random.key(config.seed))
     step = steps.make_train_step(run.game)
