@@ -34,12 +34,12 @@ import jax
 import ml_collections
 from jax.sharding import Mesh
 
-from gan_jax import dispatch, divergence, evaluation, pictures, resume, sharding
+from gan_jax import dispatch, divergence, evaluation, pictures, resume, runs, sharding
 from gan_jax.checkpointing import manager
 from gan_jax.errors import WorkdirError
 from gan_jax.logger import RunLogger, format_duration
 from gan_jax.preemption import PreemptionRequest
-from gan_jax.runs import Run, build_run, sample_images
+from gan_jax.runs import Run, build_run
 from gan_jax.steps import State
 
 
@@ -87,11 +87,10 @@ def prepare_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
 
 
 def run_evaluation(run: Run, state: State, evaluator, step: int, logger: RunLogger) -> dict | None:
-    """Evaluate ``state`` on the run's fixed evaluation inputs and log the record."""
-    if evaluator is None:
-        return None
-    result = evaluator(sample_images(run, state, evaluator.num_samples))
-    logger.log_eval(step, result)
+    """Evaluate ``state`` (``runs.evaluate``) and log the record."""
+    result = runs.evaluate(run, state, evaluator)
+    if result is not None:
+        logger.log_eval(step, result)
     return result
 
 
