@@ -193,8 +193,8 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> State:
 
     with logger, PreemptionRequest() as preemption:
         logger.message(
-            f"gan_jax: the {run.game.name} game, {config.objective.name} on {run.dataset.name} "
-            f"with {config.model.name}, {tc.steps} steps of batch {tc.batch_size} "
+            f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name} "
+            f"({run.game.name} game), {tc.steps} steps of batch {tc.batch_size} "
             f"({_updates(run)} each) on {jax.device_count()} {jax.default_backend()} "
             f"device(s); workdir {workdir}"
         )

@@ -99,7 +99,7 @@ def test_mlp_resume_is_bit_identical_to_a_straight_run(mlp_run, tmp_path, capsys
     # The comparison is between trained states, not two initialisations.
     init = runs.build_run(tiny_config("mlp", 8, 4)).init_state(jax.random.key(0))
     assert not np.array_equal(
-        init.g.params["out"]["kernel"], straight.nets["g"].params["out"]["kernel"]
+        init.nets["g"].params["out"]["kernel"], straight.nets["g"].params["out"]["kernel"]
     )
     assert training_log_steps(tmp_path) == [4, 5, 8]
 
@@ -321,7 +321,8 @@ def test_notebook_snippet_restores_the_generator_with_orbax_alone(mlp_run, tmp_p
     assert "RESULT 8 (16, 2) [16]" in proc.stdout
     restored = ocp.StandardCheckpointer().restore(mlp_run[0] / "checkpoints" / "8" / "state")
     np.testing.assert_array_equal(
-        restored["g"]["params"]["out"]["kernel"], mlp_run[1].g.params["out"]["kernel"]
+        restored["nets"]["g"]["params"]["out"]["kernel"],
+        mlp_run[1].nets["g"].params["out"]["kernel"],
     )
 
 
