@@ -180,9 +180,9 @@ def restore(
         try:
             config = mgr.restore(s, args=ocp.args.Composite(**{CONFIG: ocp.args.JsonRestore()}))
             config = config[CONFIG]
-            abstract = abstract_state_for(config)
             items = mgr.metadata(s).item_metadata
             refuse_old_layout(items[STATE].tree, s, mgr.directory)
+            abstract = abstract_state_for(config)
             differences = layout_differences(abstract, items[STATE].tree)
             if differences:
                 raise CheckpointError(
