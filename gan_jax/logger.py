@@ -10,7 +10,8 @@
 - The terminal: a tqdm progress bar when stdout is an interactive terminal, else plain periodic
   lines (CI logs, ``nohup``), one per log step. The bar appears at the first ``advance``, after
   the lines printed before training (the header, the step-0 evaluation) and after the first
-  dispatch, whose compilation would otherwise make its first rate and ETA hours off.
+  dispatch, whose compilation would otherwise make its first rate and ETA hours off; its rate
+  also leaves out the time before each evaluation record and picture.
 
 A rate that is not known (a log step right after the first dispatch) is ``null`` in
 metrics.jsonl and left off the terminal line.
@@ -110,6 +111,13 @@ class RunLogger:
         )
         self._bar.start_t = self._started  # elapsed time since the run started
 
+    def _restart_rate(self) -> None:
+        """Measure the bar's next rate from now: the evaluation or picture that just ended (and
+        anything else since the last redraw) is not training time."""
+        if self._bar is not None:
+            self._bar.last_print_t = time.time()
+            self._bar.last_print_n = self._bar.n
+
     # -- records --------------------------------------------------------------------------------
 
     def _write_jsonl(self, record: Mapping[str, Any]) -> None:
@@ -160,6 +168,7 @@ class RunLogger:
             f"  eval at step {step}: "
             + "  ".join(f"{k} {_format_value(v)}" for k, v in numbers.items())
         )
+        self._restart_rate()
 
     def log_image(self, step: int, tag: str, image: np.ndarray) -> None:
         """A uint8 (H, W, C) or (H, W) picture to TensorBoard."""
@@ -171,6 +180,7 @@ class RunLogger:
         if image.shape[-1] == 1:
             image = np.repeat(image, 3, axis=-1)
         self._tb.add_image(tag, image[..., :3], step, dataformats="HWC")
+        self._restart_rate()
 
     def close(self) -> None:
         if self._bar is not None:

@@ -87,3 +87,19 @@ def test_progress_bar_comes_after_the_header_and_its_eta_leaves_out_compilation(
     assert re.search(r"1/10000 \[00:00<\?", first), first
     eta = re.findall(r"1001/10000 \[00:00<(\d\d:\d\d)\b", second)
     assert eta and eta[0] < "00:10", second
+
+
+def test_progress_bar_rate_leaves_out_evaluations(tmp_path, capsys):
+    with RunLogger(tmp_path, 10000, progress_bar=True, tensorboard=False) as log:
+        log.advance(1)
+        time.sleep(0.15)
+        log.advance(1000)
+        time.sleep(1.0)  # an evaluation
+        log.log_eval(1001, {"modes": 3})
+        capsys.readouterr()
+        time.sleep(0.15)
+        log.advance(1000)
+        out = capsys.readouterr().out
+    # 1000 steps per 0.15 s: ETA 1 s; counting the evaluation, tqdm's smoothed rate would give 6 s.
+    eta = re.findall(r"2001/10000 \[00:0\d<(\d\d:\d\d)\b", out)
+    assert eta and eta[0] <= "00:03", out
