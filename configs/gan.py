@@ -14,6 +14,7 @@ def get_config(arg=None):
     c.objective.name = "minimax"
     # Digits keeps the base's 1500 steps on purpose: measured with experiments/digits_quality.py
     # (seed 0), the saturating game peaks there (10/10 classes with >= 3% of the samples,
-    # Frechet distance 54.8 against 1165 untrained); later D rejects the fakes confidently, G's
-    # gradient vanishes and the rarest class drops under 3% (FD ~50-52 from 2000 to 4000 steps).
+    # Frechet distance 54.8 against 1165 untrained; 54.9 in the README's table, from another
+    # machine); later D rejects the fakes confidently, G's gradient vanishes and the rarest class
+    # drops under 3% (FD ~50-52 from 2000 to 4000 steps).
     return c

@@ -25,10 +25,10 @@ sys.path.insert(0, str(REPO))
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from gan_jax import classifier, runs, train  # noqa: E402
+from gan_jax import classifier, cli, runs, train  # noqa: E402
 from gan_jax.errors import GanJaxError  # noqa: E402
 
 config_flags.DEFINE_config_file("config", str(REPO / "configs/cgan.py"), "Conditional config.")
@@ -89,4 +89,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)  # gan_jax.main's flag errors and quiet library logs

@@ -30,6 +30,7 @@ import dataclasses
 import json
 import pathlib
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -153,6 +154,31 @@ def _short(error: Exception, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _ignore_reads_left_behind() -> None:
+    """Drop the reports of a failed read's leftover callbacks (installed once per process).
+
+    When a step cannot be read, TensorStore completes that read's other futures after Orbax has
+    closed its asyncio event loop, and each completion reports ``RuntimeError('Event loop is
+    closed')`` as an unraisable exception: a 6-line traceback, dozens per checkpoint. The read
+    has failed already and ``restore`` reports it in one line, so these say nothing new.
+    """
+    previous = sys.unraisablehook
+    if getattr(previous, "ignores_reads_left_behind", False):
+        return
+
+    def hook(unraisable) -> None:
+        error = unraisable.exc_value
+        if not (
+            unraisable.object is None
+            and isinstance(error, RuntimeError)
+            and str(error) == "Event loop is closed"
+        ):
+            previous(unraisable)
+
+    hook.ignores_reads_left_behind = True
+    sys.unraisablehook = hook
+
+
 def restore(
     mgr: ocp.CheckpointManager,
     abstract_state_for: Callable[[dict], Any],
@@ -175,6 +201,7 @@ def restore(
     steps = sorted(mgr.all_steps(), reverse=True) if step is None else [step]
     if not steps:
         return None
+    _ignore_reads_left_behind()
     unreadable = []
     for s in steps:
         try:

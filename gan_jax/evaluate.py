@@ -14,6 +14,8 @@ import sys
 
 from absl import app, flags
 
+from gan_jax import cli
+
 flags.DEFINE_string("workdir", None, "Run directory holding config.json and checkpoints/.")
 flags.DEFINE_integer("num_samples", None, "Generated samples; default: the run's eval.num_samples.")
 flags.DEFINE_string("out", None, "Output JSON; default: WORKDIR/eval.json.")
@@ -65,4 +67,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -8,7 +8,13 @@
   tensorboardX (the protobuf event format, so ``tensorboard --logdir`` reads them) instead of
   tf.summary, which would make TensorFlow a dependency.
 - The terminal: a tqdm progress bar when stdout is an interactive terminal, else plain periodic
-  lines (CI logs, ``nohup``), one per log step.
+  lines (CI logs, ``nohup``), one per log step. The bar appears at the first ``advance``, after
+  the lines printed before training (the header, the step-0 evaluation) and after the first
+  dispatch, whose compilation would otherwise make its first rate and ETA hours off; its rate
+  also leaves out the time before each evaluation record and picture.
+
+A rate that is not known (a log step right after the first dispatch) is ``null`` in
+metrics.jsonl and left off the terminal line.
 
 A logger built with ``active=False`` writes nothing (the non-zero processes of a multi-host run).
 """
@@ -19,6 +25,7 @@ import json
 import math
 import pathlib
 import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -56,6 +63,10 @@ class RunLogger:
         self._jsonl = None
         self._tb = None
         self._bar = None
+        self._position = start_step
+        self._postfix = {}
+        self._started = time.time()
+        self._progress_bar = False
         if not active:
             return
         self._jsonl = open(self.workdir / "metrics.jsonl", "a")
@@ -65,16 +76,7 @@ class RunLogger:
             self._tb = SummaryWriter(logdir=str(self.workdir / "tensorboard"), flush_secs=30)
         if progress_bar is None:
             progress_bar = sys.stdout.isatty()
-        if progress_bar:
-            from tqdm import tqdm
-
-            self._bar = tqdm(
-                total=total_steps,
-                initial=start_step,
-                unit="step",
-                dynamic_ncols=True,
-                file=sys.stdout,
-            )
+        self._progress_bar = progress_bar
 
     # -- terminal -------------------------------------------------------------------------------
 
@@ -88,13 +90,41 @@ class RunLogger:
             print(text, flush=True)
 
     def advance(self, steps: int = 1) -> None:
-        """Move the progress bar (no-op for plain lines)."""
+        """Move the progress bar (no-op for plain lines); the first call draws it."""
+        self._position += steps
+        if not (self.active and self._progress_bar):
+            return
         if self._bar is not None:
             self._bar.update(steps)
+            return
+        from tqdm import tqdm
+
+        # Drawn at the position the first dispatch reached: tqdm's rate and ETA then start
+        # from the second one instead of from a step that included compiling the program.
+        self._bar = tqdm(
+            total=self.total_steps,
+            initial=self._position,
+            unit="step",
+            dynamic_ncols=True,
+            file=sys.stdout,
+            postfix=self._postfix or None,
+        )
+        self._bar.start_t = self._started  # elapsed time since the run started
+
+    def _restart_rate(self) -> None:
+        """Measure the bar's next rate from now: the evaluation or picture that just ended (and
+        anything else since the last redraw) is not training time."""
+        if self._bar is not None:
+            self._bar.last_print_t = time.time()
+            self._bar.last_print_n = self._bar.n
 
     # -- records --------------------------------------------------------------------------------
 
     def _write_jsonl(self, record: Mapping[str, Any]) -> None:
+        # NaN, which json.dumps would write as the non-JSON token NaN, is "no value": null.
+        record = {
+            k: None if isinstance(v, float) and math.isnan(v) else v for k, v in record.items()
+        }
         self._jsonl.write(json.dumps(record) + "\n")
         self._jsonl.flush()
 
@@ -111,16 +141,17 @@ class RunLogger:
         self._write_jsonl({"step": step, **scalars, "steps_per_sec": steps_per_sec})
         self._write_scalars(step, {**scalars, "perf/steps_per_sec": steps_per_sec})
         losses = {k: v for k, v in scalars.items() if k.endswith("/loss")}
-        if self._bar is not None:
-            self._bar.set_postfix({k: f"{v:+.4f}" for k, v in losses.items()}, refresh=False)
+        if self._progress_bar:
+            self._postfix = {k: f"{v:+.4f}" for k, v in losses.items()}
+            if self._bar is not None:
+                self._bar.set_postfix(self._postfix, refresh=False)
             return
-        eta = (self.total_steps - step) / steps_per_sec if steps_per_sec > 0 else float("nan")
-        text = "  ".join(f"{k} {v:+.4f}" for k, v in losses.items())
-        print(
-            f"  step {step:>6}/{self.total_steps}  {text}  {steps_per_sec:6.1f} steps/s  "
-            f"ETA {format_duration(eta)}",
-            flush=True,
-        )
+        parts = [f"  step {step:>6}/{self.total_steps}"]
+        parts += [f"{k} {v:+.4f}" for k, v in losses.items()]
+        if math.isfinite(steps_per_sec) and steps_per_sec > 0:
+            eta = (self.total_steps - step) / steps_per_sec
+            parts.append(f"{steps_per_sec:6.1f} steps/s  ETA {format_duration(eta)}")
+        print("  ".join(parts), flush=True)
 
     def log_eval(self, step: int, result: Mapping[str, Any]) -> None:
         """An evaluation record: every field to jsonl (protocol too), numbers to TensorBoard."""
@@ -137,6 +168,7 @@ class RunLogger:
             f"  eval at step {step}: "
             + "  ".join(f"{k} {_format_value(v)}" for k, v in numbers.items())
         )
+        self._restart_rate()
 
     def log_image(self, step: int, tag: str, image: np.ndarray) -> None:
         """A uint8 (H, W, C) or (H, W) picture to TensorBoard."""
@@ -148,6 +180,7 @@ class RunLogger:
         if image.shape[-1] == 1:
             image = np.repeat(image, 3, axis=-1)
         self._tb.add_image(tag, image[..., :3], step, dataformats="HWC")
+        self._restart_rate()
 
     def close(self) -> None:
         if self._bar is not None:

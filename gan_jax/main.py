@@ -11,7 +11,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from gan_jax import sharding, train
+from gan_jax import cli, sharding, train
 from gan_jax.errors import GanJaxError
 
 config_flags.DEFINE_config_file(
@@ -48,4 +48,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

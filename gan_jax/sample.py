@@ -1,11 +1,12 @@
 """Draw generator samples from a run's latest checkpoint into a .npy file.
 
-    python -m gan_jax.sample --workdir=DIR --num=N --out=FILE.npy [--seed=S] [--label=C]
+    python -m gan_jax.sample --workdir=DIR [--num=N] [--out=FILE.npy] [--seed=S] [--label=C]
 
-Images come out NHWC in [-1, 1], 2D data as (N, 2). The noise is drawn from --seed (default: the
-run's evaluation noise, the one its sample pictures and eval.json use); BatchNorm runs in
-inference mode. Runs that keep a generator EMA sample from it. Conditional runs draw class
---label for every sample (default: the classes in turn, 0, 1, ..., K-1, 0, ...).
+``--out`` defaults to ``DIR/samples.npy``, beside the run's other outputs. Images come out NHWC
+in [-1, 1], 2D data as (N, 2). The noise is drawn from --seed (default: the run's evaluation
+noise, the one its sample pictures and eval.json use); BatchNorm runs in inference mode. Runs
+that keep a generator EMA sample from it. Conditional runs draw class --label for every sample
+(default: the classes in turn, 0, 1, ..., K-1, 0, ...).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import sys
 
 import jax
 import numpy as np
-from absl import app, flags
+from absl import flags
 
+from gan_jax import cli
 from gan_jax.errors import GanJaxError
 from gan_jax.runs import load_run, sample_images
 
 flags.DEFINE_string("workdir", None, "Run directory holding checkpoints/.")
 flags.DEFINE_integer("num", 2500, "Number of samples.")
-flags.DEFINE_string("out", None, "Output .npy path.")
+flags.DEFINE_string("out", None, "Output .npy path; default: WORKDIR/samples.npy.")
 flags.DEFINE_integer("seed", None, "Noise seed; default: the run's evaluation noise.")
 flags.DEFINE_integer("label", None, "Conditional runs: the class of every sample; default: all.")
 FLAGS = flags.FLAGS
@@ -62,11 +64,12 @@ def main(argv):
         samples = draw(FLAGS.workdir, FLAGS.num, FLAGS.seed, FLAGS.label)
     except GanJaxError as e:
         sys.exit(f"gan_jax: {e}")
-    np.save(FLAGS.out, samples)
-    print(f"wrote {samples.shape} samples to {FLAGS.out}")
+    out = pathlib.Path(FLAGS.out) if FLAGS.out else pathlib.Path(FLAGS.workdir) / "samples.npy"
+    np.save(out, samples)
+    print(f"wrote {samples.shape} samples to {out}")
 
 
 if __name__ == "__main__":
     # Required only for the CLI: importing draw / load_run (experiments do) must not demand them.
-    flags.mark_flags_as_required(["workdir", "out"])
-    app.run(main)
+    flags.mark_flags_as_required(["workdir"])
+    cli.run(main)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -105,6 +106,9 @@ def test_evaluate_cli_reproduces_the_final_evaluation(digits_run, tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+    # Its three lines (numbers, protocol, file), none of Orbax's INFO logs of the restore.
+    assert len(proc.stdout.splitlines()) == 3, proc.stdout
+    assert not re.search(r"^I\d{4} ", proc.stderr, flags=re.M), proc.stderr[-2000:]
     record = json.loads(out.read_text())
     trained = json.loads((digits_run / "eval.json").read_text())
     assert record["step"] == 4

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import time
 
 from tensorboard.backend.event_processing import event_accumulator
 
@@ -57,3 +59,47 @@ def test_inactive_logger_writes_nothing(tmp_path, capsys):
         log.message("quiet")
     assert list(tmp_path.iterdir()) == []
     assert capsys.readouterr().out == ""
+
+
+def test_an_unknown_rate_is_null_in_the_jsonl_and_left_off_the_line(tmp_path, capsys):
+    """A run that is one dispatch logs its only step right after compiling: no rate yet."""
+    with RunLogger(tmp_path, 50) as log:
+        log.log_train(50, {"d/loss": 0.5, "g/loss": 1.0}, math.nan)
+    out = capsys.readouterr().out
+    assert "step     50/50  d/loss +0.5000  g/loss +1.0000" in out
+    assert "nan" not in out.lower() and "steps/s" not in out
+    text = (tmp_path / "metrics.jsonl").read_text()
+    assert "NaN" not in text
+    assert json.loads(text)["steps_per_sec"] is None
+
+
+def test_progress_bar_comes_after_the_header_and_its_eta_leaves_out_compilation(tmp_path, capsys):
+    with RunLogger(tmp_path, 10000, progress_bar=True, tensorboard=False) as log:
+        log.message("the header line")
+        assert capsys.readouterr().out == "the header line\n"  # no bar drawn yet
+        time.sleep(0.3)  # compiling the first dispatch
+        log.advance(1)
+        first = capsys.readouterr().out
+        time.sleep(0.15)  # tqdm redraws at most every 0.1 s
+        log.advance(1000)
+        second = capsys.readouterr().out
+    # Counting the compilation, the ETA would be 9999 * 0.3 s, 50 minutes.
+    assert re.search(r"1/10000 \[00:00<\?", first), first
+    eta = re.findall(r"1001/10000 \[00:00<(\d\d:\d\d)\b", second)
+    assert eta and eta[0] < "00:10", second
+
+
+def test_progress_bar_rate_leaves_out_evaluations(tmp_path, capsys):
+    with RunLogger(tmp_path, 10000, progress_bar=True, tensorboard=False) as log:
+        log.advance(1)
+        time.sleep(0.15)
+        log.advance(1000)
+        time.sleep(1.0)  # an evaluation
+        log.log_eval(1001, {"modes": 3})
+        capsys.readouterr()
+        time.sleep(0.15)
+        log.advance(1000)
+        out = capsys.readouterr().out
+    # 1000 steps per 0.15 s: ETA 1 s; counting the evaluation, tqdm's smoothed rate would give 6 s.
+    eta = re.findall(r"2001/10000 \[00:0\d<(\d\d:\d\d)\b", out)
+    assert eta and eta[0] <= "00:03", out

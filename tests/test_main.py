@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -16,11 +17,22 @@ from gan_jax.errors import WorkdirError
 from gan_jax.sample import draw
 
 
-def run_cli(*args, timeout=300):
-    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
+def run_cli(*args, timeout=300, cwd=REPO, **env):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu", **env}
+    env = {k: v for k, v in env.items() if v is not None}
     return subprocess.run(
-        [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def library_info_lines(res) -> list[str]:
+    """INFO lines in absl's format (``I1201 09:16:18.011317 ...``), JAX's backend probe too."""
+    lines = (res.stdout + res.stderr).splitlines()
+    return [
+        line
+        for line in lines
+        if re.match(r"I\d{4} \d\d:\d\d:\d\d", line) or "Unable to initialize backend" in line
+    ]
 
 
 @pytest.mark.parametrize("name", CONFIG_NAMES + CONFIG_NAMES_2D)
@@ -87,6 +99,8 @@ def test_cgan_cli_trains_and_samples_the_requested_class(tmp_path):
 
 
 def test_cli_runs_and_sample_cli_writes_samples(tmp_path):
+    """Both print gan_jax's own lines only (Orbax logs ~40 INFO lines per save, JAX one per
+    backend it cannot start); --verbosity=0 brings the libraries' INFO lines back."""
     workdir = tmp_path / "run"
     res = run_cli(
         "-m",
@@ -97,17 +111,27 @@ def test_cli_runs_and_sample_cli_writes_samples(tmp_path):
         "--config.train.log_every=1",
         "--config.model.width=8",
         "--config.train.batch_size=8",
+        JAX_PLATFORMS=None,  # as in a fresh shell: JAX probes its backends
     )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "step      2/2" in res.stdout and "ETA" in res.stdout
+    assert library_info_lines(res) == []
+    assert len((res.stdout + res.stderr).splitlines()) <= 10, res.stdout + res.stderr
     out = tmp_path / "samples.npy"
     res = run_cli(
         "-m", "gan_jax.sample", f"--workdir={workdir}", "--num=10", f"--out={out}", "--seed=3"
     )
     assert res.returncode == 0, res.stderr[-3000:]
+    assert library_info_lines(res) == [] and res.stderr == ""
     samples = np.load(out)
     assert samples.shape == (10, 16, 16, 1) and samples.dtype == np.float32
     assert samples.min() >= -1.0 and samples.max() <= 1.0
+    # --out defaults to the run's directory (not the working directory, the repository root).
+    res = run_cli("-m", "gan_jax.sample", f"--workdir={workdir}", "--num=3", "--verbosity=0")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert np.load(workdir / "samples.npy").shape == (3, 16, 16, 1)
+    assert f"to {workdir / 'samples.npy'}" in res.stdout
+    assert any("checkpoint" in line for line in library_info_lines(res))  # Orbax's INFO is back
 
 
 def test_cli_selects_any_objective_and_penalty_on_any_config(tmp_path):
@@ -158,6 +182,52 @@ def test_cli_config_errors_are_one_clear_line(tmp_path, args, needle):
     assert needle in res.stderr and "allowed" in res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "config.json").exists()  # failed before anything was written
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--config=configs/wgan.py", "--config.train.stepz=5"], "(did you mean train.steps?)"),
+        (["--config=configs/no_such.py"], "there is no file 'configs/no_such.py'"),
+        (["--config=configs/wgan.py:grid26"], "preset 'grid26' is not known; allowed: "),
+        (["--config=configs/wgan.py", "--config.train.steps=many"], "train.steps=many"),
+    ],
+)
+def test_cli_config_file_errors_are_one_line(tmp_path, args, needle):
+    """Errors met while reading --config: one line, exit status 1, nothing written."""
+    workdir = tmp_path / "run"
+    res = run_cli("-m", "gan_jax.main", *args, f"--workdir={workdir}")
+    assert res.returncode == 1
+    assert len(res.stderr.splitlines()) == 1 and res.stderr.startswith("gan_jax: "), res.stderr
+    assert needle in res.stderr
+    assert not workdir.exists()
+
+
+def test_configs_load_from_outside_the_repository(tmp_path):
+    """As after ``pip install -e .``: gan_jax importable, the configs package not on the path."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "gan_jax").symlink_to(REPO / "gan_jax")
+    config = f"--config={REPO}/configs/nsgan.py:ring8"
+    outside = dict(cwd=tmp_path, PYTHONPATH=str(site))
+    res = run_cli("-m", "gan_jax.main", config, "--config.train.stepz=2", **outside)
+    assert res.returncode == 1 and len(res.stderr.splitlines()) == 1, res.stderr
+    assert "did you mean train.steps?" in res.stderr
+    workdir = tmp_path / "run"
+    res = run_cli(
+        "-m",
+        "gan_jax.main",
+        config,
+        f"--workdir={workdir}",
+        "--config.train.steps=2",
+        "--config.train.steps_per_dispatch=1",
+        "--config.model.g_hidden=(8,)",
+        "--config.model.d_hidden=(8,)",
+        "--config.eval.num_samples=64",
+        **outside,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert (workdir / "checkpoints" / "2").is_dir()
 
 
 def test_unwritable_workdir(tmp_path):
