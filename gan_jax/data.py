@@ -243,5 +243,7 @@ def check(config) -> None:
 
 
 def get_dataset(cfg: Mapping[str, Any]) -> Dataset:
-    """The dataset named by ``cfg['name']`` (the `data` config block)."""
-    return entry(cfg["name"]).build(cfg)
+    """The dataset named by ``cfg['name']`` (the `data` config block; keys it lacks take the
+    dataset's declared defaults, so a notebook may pass only the keys it sets)."""
+    dataset = entry(cfg["name"])
+    return dataset.build({**{k: key.default for k, key in dataset.keys.items()}, **cfg})

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from gan_jax import data
+from gan_jax.errors import ConfigError
 
 
 def test_ring8_and_grid25_modes():
@@ -40,8 +41,9 @@ def test_digits_scaled_resized_and_distinct_within_a_batch():
 
 
 def test_unknown_dataset():
-    with pytest.raises(KeyError, match="allowed"):
+    with pytest.raises(ConfigError, match="data.name.*allowed") as err:
         data.get_dataset({"name": "mnist_typo"})
+    assert err.value.key == "data.name"
 
 
 def test_fixed_training_set_is_drawn_once_and_sampled_from():
