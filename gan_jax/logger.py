@@ -73,7 +73,11 @@ class RunLogger:
         if tensorboard:
             from tensorboardX import SummaryWriter
 
-            self._tb = SummaryWriter(logdir=str(self.workdir / "tensorboard"), flush_secs=30)
+            # A resumed run hides the events an abandoned attempt wrote after its checkpoint.
+            purge = start_step + 1 if start_step else None
+            self._tb = SummaryWriter(
+                logdir=str(self.workdir / "tensorboard"), flush_secs=30, purge_step=purge
+            )
         if progress_bar is None:
             progress_bar = sys.stdout.isatty()
         self._progress_bar = progress_bar

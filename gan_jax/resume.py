@@ -3,9 +3,9 @@
 ``resume_or_init`` restores the latest readable checkpoint of the workdir (refusing config
 changes that would change the state or the data, setting unreadable checkpoints aside) or
 initialises the state; ``save`` writes a checkpoint unless the run has diverged (then nothing is
-written and ``DivergenceError`` names the first bad step and term); ``rewind_log`` drops the
-metrics.jsonl records of steps after the resumed one; ``open_host_input`` positions a host
-input pipeline where the checkpoint left it.
+written and ``DivergenceError`` names the first bad step and term); ``rewind`` drops the
+metrics.jsonl records and sample pictures of steps after the resumed one; ``open_host_input``
+positions a host input pipeline where the checkpoint left it.
 """
 
 from __future__ import annotations
@@ -94,11 +94,18 @@ def diverged(mgr, problem: str, step: int) -> DivergenceError:
     )
 
 
-def rewind_log(path: pathlib.Path, step: int) -> None:
-    """Drop records past ``step`` (from a run killed after its last checkpoint) before resuming.
+def rewind(workdir: pathlib.Path, step: int) -> None:
+    """Drop what a run killed after its checkpoint at ``step`` wrote past it, before resuming.
 
-    A line cut short by a kill is dropped too.
+    The metrics.jsonl records past ``step`` (a line cut short by a kill too) and the sample
+    pictures of later steps; TensorBoard hides the later events itself (the logger's
+    ``purge_step``).
     """
+    for picture in (workdir / "samples").glob("step_*.png"):
+        number = picture.stem.removeprefix("step_")
+        if number.isdigit() and int(number) > step:
+            picture.unlink()
+    path = workdir / "metrics.jsonl"
     if not path.is_file():
         return
 

@@ -127,7 +127,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> State:
     host_input = resume.open_host_input(run, mgr, start, say=print) if run.dataset.on_host else None
     if main_process:
         (workdir / "config.json").write_text(config.to_json_best_effort(indent=2) + "\n")
-        resume.rewind_log(workdir / "metrics.jsonl", start)
+        resume.rewind(workdir, start)
     if start >= tc.steps:
         print(
             f"gan_jax: the checkpoint at step {start} already reaches train.steps={tc.steps}: "

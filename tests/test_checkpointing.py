@@ -468,6 +468,41 @@ def test_sigint_in_process_saves_and_returns(tmp_path, capsys):
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
 
+def test_a_signal_during_the_evaluation_at_a_checkpoint_step_saves_once_and_stops(
+    tmp_path, capsys, monkeypatch
+):
+    """Ctrl-C during the host work of step 10 (its checkpoint, then its evaluation): the run
+    stops at step 10 with that one checkpoint, without a further step or save."""
+    cfg = tiny_config("mlp", 40, every=10)
+    cfg.eval.every_steps, cfg.eval.at_start = 10, False
+    evaluate = train.run_evaluation
+
+    def interrupted(run, state, evaluator, step, logger):
+        if step == 10:
+            signal.raise_signal(signal.SIGINT)
+        return evaluate(run, state, evaluator, step, logger)
+
+    monkeypatch.setattr(train, "run_evaluation", interrupted)
+    state = train.train_and_evaluate(cfg, tmp_path)
+    assert int(state.step) == 10
+    assert saved_steps(tmp_path) == [10]
+    assert "SIGINT: saved a checkpoint at step 10 in " in capsys.readouterr().out
+    assert max(training_log_steps(tmp_path)) == 10
+
+
+def test_resume_drops_the_pictures_and_records_of_abandoned_steps(mlp_run, tmp_path):
+    workdir = copy_run(mlp_run, tmp_path)
+    shutil.rmtree(checkpointing.checkpoint_dir(workdir) / "8")  # as if killed after step 4
+    (workdir / "samples" / "step_0000006.png").write_bytes(b"abandoned")
+    (workdir / "samples" / "step_0000004.png").write_bytes(b"kept")
+    assert max(training_log_steps(workdir)) == 8
+    train.train_and_evaluate(tiny_config("mlp", 4, every=4), workdir)  # resumes at 4: done
+    assert (workdir / "samples" / "step_0000004.png").read_bytes() == b"kept"
+    assert not (workdir / "samples" / "step_0000006.png").exists()
+    records = (workdir / "metrics.jsonl").read_text().splitlines()
+    assert records and max(json.loads(r)["step"] for r in records) <= 4
+
+
 def test_kill_9_during_a_save_leaves_the_latest_complete_checkpoint_usable(tmp_path, capsys):
     workdir = tmp_path / "run"
     overrides = {"train.steps": FOREVER, "checkpoint.every_steps": 5, "checkpoint.max_to_keep": 2}
