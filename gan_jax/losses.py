@@ -365,6 +365,8 @@ class Objective:
         losses read ``real_out``; for the others it is ignored (``fake_only``).
       penalty: optional (critic_fn, real, fake, key) -> (penalty, terms) added to d_loss.
       weight_clip: if set, critic weights are projected onto [-c, c] after every update.
+      paper: where it comes from (for the zoo table, experiments/zoo.py).
+      recipe: its recipe in configs/ (a file stem), or None; the zoo trains every recipe.
     """
 
     name: str
@@ -372,13 +374,32 @@ class Objective:
     g_loss: Callable[[Array, Array], LossOut]
     penalty: Penalty | None = None
     weight_clip: float | None = None
+    paper: str = ""
+    recipe: str | None = None
 
 
 OBJECTIVES: dict[str, Objective] = {
-    "minimax": Objective("minimax", bce_d_loss, fake_only(minimax_g_loss)),
-    "non_saturating": Objective("non_saturating", bce_d_loss, fake_only(non_saturating_g_loss)),
+    "minimax": Objective(
+        "minimax",
+        bce_d_loss,
+        fake_only(minimax_g_loss),
+        paper="Goodfellow et al. 2014, arXiv 1406.2661",
+        recipe="gan",
+    ),
+    "non_saturating": Objective(
+        "non_saturating",
+        bce_d_loss,
+        fake_only(non_saturating_g_loss),
+        paper="Goodfellow et al. 2014; DCGAN, Radford et al. 2015, arXiv 1511.06434",
+        recipe="nsgan",
+    ),
     "wasserstein": Objective(
-        "wasserstein", wasserstein_d_loss, fake_only(wasserstein_g_loss), weight_clip=0.01
+        "wasserstein",
+        wasserstein_d_loss,
+        fake_only(wasserstein_g_loss),
+        weight_clip=0.01,
+        paper="WGAN, Arjovsky et al. 2017, arXiv 1701.07875",
+        recipe="wgan",
     ),
     # The WGAN-GP recipe by its old name: the wasserstein losses with the two-sided penalty.
     "wasserstein_gp": Objective(
@@ -386,16 +407,34 @@ OBJECTIVES: dict[str, Objective] = {
         wasserstein_d_loss,
         fake_only(wasserstein_g_loss),
         penalty=gradient_penalty,
+        paper="WGAN-GP, Gulrajani et al. 2017, arXiv 1704.00028",
+        recipe="wgan_gp",
     ),
     "least_squares": Objective(
-        "least_squares", least_squares_d_loss, fake_only(least_squares_g_loss)
+        "least_squares",
+        least_squares_d_loss,
+        fake_only(least_squares_g_loss),
+        paper="LSGAN, Mao et al. 2016, arXiv 1611.04076",
+        recipe="lsgan",
     ),
-    "hinge": Objective("hinge", hinge_d_loss, fake_only(hinge_g_loss)),
+    "hinge": Objective(
+        "hinge",
+        hinge_d_loss,
+        fake_only(hinge_g_loss),
+        paper="Lim & Ye 2017, arXiv 1705.02894; SNGAN's hinge recipe",
+        recipe="hinge",
+    ),
     "relativistic_average": Objective(
-        "relativistic_average", relativistic_average_d_loss, relativistic_average_g_loss
+        "relativistic_average",
+        relativistic_average_d_loss,
+        relativistic_average_g_loss,
+        paper="RaSGAN, Jolicoeur-Martineau 2018, arXiv 1807.00734",
     ),
     "relativistic_average_ls": Objective(
-        "relativistic_average_ls", relativistic_average_ls_d_loss, relativistic_average_ls_g_loss
+        "relativistic_average_ls",
+        relativistic_average_ls_d_loss,
+        relativistic_average_ls_g_loss,
+        paper="RaLSGAN, Jolicoeur-Martineau 2018, arXiv 1807.00734",
     ),
 }
 

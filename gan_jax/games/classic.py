@@ -33,8 +33,11 @@ from gan_jax.losses import Objective, get_objective
 from gan_jax.models import MODELS
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
-# The classic game has no keys of its own in the `game` block.
+# The classic game has no keys of its own in the `game` block. Its variants are the objectives
+# and model families, each with its paper and recipe (losses.OBJECTIVES, models.MODELS).
 DEFAULTS: dict = {}
+PAPER = "Goodfellow et al. 2014, arXiv 1406.2661"
+RECIPE = None
 
 
 def check(config) -> None:

@@ -137,6 +137,8 @@ class Family:
       data_kind: 'points' (2D mixtures) or 'images'.
       low_precision: whether its layers compute in ``model.dtype`` (else float32 only).
       check: optional ``config -> None`` raising ConfigError on a combination it cannot build.
+      paper: where it comes from; recipe: its own recipe in configs/ (a file stem) or None,
+        for the zoo table (experiments/zoo.py).
     """
 
     build: Builder
@@ -144,6 +146,8 @@ class Family:
     data_kind: str
     low_precision: bool = False
     check: Callable[[Any], None] | None = None
+    paper: str = ""
+    recipe: str | None = None
 
     def __call__(self, cfg: Mapping[str, Any], shape: tuple[int, ...]):
         """``build`` on ``cfg`` completed with the declared defaults (a notebook may pass only
@@ -237,6 +241,8 @@ MODELS: dict[str, Family] = {
         },  # fmt: skip
         "points",
         check=_check_pacgan,
+        paper="PacGAN, Lin et al. 2018, arXiv 1712.04086",
+        recipe="pacgan",
     ),
     "dcgan": Family(
         _dcgan,
@@ -252,12 +258,15 @@ MODELS: dict[str, Family] = {
         "images",
         low_precision=True,
         check=_image_check(),
+        paper="DCGAN, Radford et al. 2015, arXiv 1511.06434",
     ),
     "resnet": Family(
         _resnet,
         {"width": _WIDTH, "g_norm": _G_NORM, "d_norm": _D_NORM, "d_spectral_norm": _SN},
         "images",
         check=_image_check(_check_resnet),
+        paper="SNGAN, Miyato et al. 2018, arXiv 1802.05957",
+        recipe="sngan",
     ),
 }
 
