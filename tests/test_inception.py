@@ -190,3 +190,26 @@ def test_parity_with_pytorch_fid_when_torch_is_installed():
     row = result["by_input_size"][32]
     assert row["features_max_rel_diff"] < 1e-5
     assert row["logits_max_rel_diff"] < 1e-5
+
+
+def test_inception_evaluator_records_is_and_the_verification(weights_file):
+    from gan_jax import evaluation
+    from gan_jax.data import get_dataset
+
+    path, sd = weights_file
+    digits = get_dataset({"name": "digits", "resolution": 16})  # gray, repeated to RGB
+    emb = evaluation.inception_embedding(digits, 12, str(path), "bilinear", resolution=RES)
+    assert emb.real_features.shape == (12, inception.FEATURE_DIM) and emb.num_classes == 0
+    fakes = np.random.default_rng(4).uniform(-1, 1, (20, 16, 16, 1)).astype(np.float32)
+    record = evaluation.feature_evaluator(emb, 20)(fakes)
+    features, logits = emb.embed(fakes)
+    from gan_jax import metrics
+
+    assert record["inception_score"] == pytest.approx(metrics.inception_score(logits)[0])
+    assert record["inception_score"] >= 1.0
+    for key in ("frechet_distance", "kid", "precision", "recall", "density", "coverage"):
+        assert key in record
+    protocol = record["protocol"]
+    assert "pytorch-fid 0.3.0" in protocol["verified"]
+    assert protocol["resize"].startswith("bilinear: ")
+    assert protocol["real_samples"] == 12 and protocol["fake_samples"] == 20
