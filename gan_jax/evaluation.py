@@ -36,12 +36,11 @@ import numpy as np
 from gan_jax import classifier, metrics
 from gan_jax.data import EMBEDDED_IMAGES, Dataset
 from gan_jax.errors import ConfigError, GanJaxError
+from gan_jax.inception import RESIZE_MODES
 
 # Classifier extractors: extractor -> the embedded dataset it is trained on.
 CLASSIFIER_EXTRACTORS = {f"{name}_cnn": name for name in classifier.SOURCES}
 EXTRACTORS = ("auto", "modes", *CLASSIFIER_EXTRACTORS, "inception_v3", "none")
-# eval.resize (inception_v3 only): gan_jax.inception.RESIZE_MODES, without importing Flax here.
-RESIZE_MODES = ("bilinear", "clean")
 RESIZE_PROTOCOLS = {
     "bilinear": "bilinear to 299 on the float images (pytorch-fid's F.interpolate, "
     "align_corners=False; verified)",

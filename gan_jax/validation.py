@@ -8,7 +8,7 @@ from __future__ import annotations
 from gan_jax import xla_cpu
 from gan_jax.data import DATASETS, Dataset
 from gan_jax.errors import ConfigError
-from gan_jax.evaluation import EXTRACTORS
+from gan_jax.evaluation import EXTRACTORS, RESIZE_MODES
 from gan_jax.input_pipeline import FOLDER_PREFIX, TFDS_PREFIX, is_host_dataset
 from gan_jax.losses import OBJECTIVES, PENALTY_NAMES
 from gan_jax.models import MODELS, RESOLUTIONS
@@ -113,6 +113,7 @@ def validate(config) -> None:
     if isinstance(every, bool) or not isinstance(every, int) or every < 0:
         raise ConfigError("eval.every_steps", every, "a non-negative integer (0: only at the end)")
     _check_choice("eval.extractor", config.eval.extractor, EXTRACTORS)
+    _check_choice("eval.resize", config.eval.get("resize", "bilinear"), RESIZE_MODES)
     if config.eval.extractor == "inception_v3" and not config.eval.get("inception_weights"):
         raise ConfigError(
             "eval.inception_weights",

@@ -162,6 +162,7 @@ def test_critic_field_is_the_discriminator_output(tmp_path):
         ("every_steps", -1, "eval.every_steps"),
         ("extractor", "inception_v3", "eval.inception_weights"),
         ("extractor", "inception", "eval.extractor"),
+        ("resize", "bicubic", "eval.resize='bicubic' is not allowed"),
     ],
 )
 def test_bad_eval_config_is_one_clear_error(key, value, match):
