@@ -1,6 +1,6 @@
 """gan_jax's Inception-v3 against pytorch-fid's on the same random weights and the same images.
 
-    python3 -m pip install -e ".[parity]"     # torch 2.14.1, torchvision 0.29.1, pytorch-fid
+    python3 -m pip install -e ".[parity]"   # torch, torchvision, pytorch-fid, clean-fid (setup.cfg)
     python3 experiments/inception_parity.py [--num_images=6] [--sizes=32,320] [--json=FILE]
 
 pytorch-fid fetches its weights with ``load_state_dict_from_url``; this script replaces that
@@ -21,7 +21,9 @@ logits (and relative to the largest magnitude), and the Frechet distance between
 (the images and a noisy copy) on each network's features, both computed by
 ``gan_jax.metrics.frechet_distance`` (pytorch-fid's ``calculate_frechet_distance`` stops with
 "Imaginary component" on the singular covariances of a few 2048-d features; the two Frechet
-distance implementations are compared in tests/test_metrics.py). Measured results:
+distance implementations are compared in tests/test_metrics.py). When clean-fid is installed it
+also compares ``resize='clean'`` with clean-fid's ``build_resizer('clean')`` on random 8-bit
+images (the resize only: clean-fid's own network is a download). Measured results:
 experiments/README.md.
 """
 
@@ -152,6 +154,28 @@ def control_differences(
     return out
 
 
+def clean_resize_difference(sizes: tuple[int, ...], seed: int = 0) -> dict[str, float] | None:
+    """Max |gan_jax resize='clean' - clean-fid's build_resizer('clean')| on random 8-bit images.
+
+    On clean-fid's 0..255 scale, per input size; None when clean-fid is not installed.
+    """
+    try:
+        from cleanfid.resize import build_resizer
+    except ImportError:
+        return None
+    from gan_jax import inception
+
+    rng = np.random.default_rng(seed + 2)
+    resizer = build_resizer("clean")
+    out = {}
+    for size in sizes:
+        images = rng.integers(0, 256, (3, size, size, 3)).astype(np.uint8)
+        theirs = np.stack([resizer(image) for image in images])
+        ours = (inception.resize(images / 127.5 - 1.0, "clean") + 1.0) * 127.5
+        out[str(size)] = float(np.abs(ours - theirs).max())
+    return out
+
+
 def compare(
     num_images: int = 6, sizes: tuple[int, ...] = (32, 320), seed: int = 0, controls: bool = True
 ) -> dict:
@@ -185,7 +209,12 @@ def compare(
         }
         if controls:
             rows[size]["controls_features_max_rel_diff"] = control_differences(state_dict, a, tf_a)
-    return {"num_images": num_images, "seed": seed, "by_input_size": rows}
+    return {
+        "num_images": num_images,
+        "seed": seed,
+        "by_input_size": rows,
+        "clean_resize_vs_clean_fid_max_abs_diff_0_255": clean_resize_difference(sizes, seed),
+    }
 
 
 def main(argv=None) -> int:
@@ -212,6 +241,10 @@ def main(argv=None) -> int:
         "torchvision": torchvision.__version__,
         "pytorch_fid": pytorch_fid.__version__,
     }
+    if result["clean_resize_vs_clean_fid_max_abs_diff_0_255"] is not None:
+        from importlib.metadata import version
+
+        result["versions"]["clean_fid"] = version("clean-fid")
     for size, row in result["by_input_size"].items():
         print(
             f"{size}x{size} -> 299, {args.num_images} images: features max |diff| "
@@ -223,6 +256,14 @@ def main(argv=None) -> int:
         )
         for name, value in row.get("controls_features_max_rel_diff", {}).items():
             print(f"  control, {name}: features max rel diff {value:.2g}")
+    clean = result["clean_resize_vs_clean_fid_max_abs_diff_0_255"]
+    if clean is None:
+        print("clean-fid not installed: resize='clean' not compared")
+    for size, value in (clean or {}).items():
+        print(
+            f"resize='clean' vs clean-fid build_resizer('clean'), {size}x{size}: max |diff| "
+            f"{value:.2g} on the 0..255 scale"
+        )
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
     return 0

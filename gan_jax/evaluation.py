@@ -44,8 +44,8 @@ EXTRACTORS = ("auto", "modes", *CLASSIFIER_EXTRACTORS, "inception_v3", "none")
 RESIZE_PROTOCOLS = {
     "bilinear": "bilinear to 299 on the float images (pytorch-fid's F.interpolate, "
     "align_corners=False; verified)",
-    "clean": "8-bit quantisation, then PIL bicubic per channel to 299 (clean-fid's resize; "
-    "reimplemented, not compared with clean-fid)",
+    "clean": "8-bit quantisation, then PIL bicubic per channel to 299 (clean-fid's "
+    "build_resizer('clean'); verified)",
 }
 IS_SPLITS = 10
 PRECISION_RECALL_K = 3

@@ -11,9 +11,11 @@ for inputs upsampled and downsampled to 299. That covers the layer layout and st
 1e-3, convolutions without bias, the FID blocks' average pools that exclude the padding
 (``count_include_pad=False``), Mixed_7c's max pool (FIDInceptionE_2), the global average pool,
 pytorch-fid's bilinear resize to 299 (``align_corners=False``, no antialiasing) and its input
-scaling to [-1, 1]. What was not verified: the real weights (``pt_inception-2015-12-05``), which
-cannot be fetched here, so no FID computed with them has been compared with a published one;
-and clean-fid's own code (``resize='clean'`` reimplements its PIL bicubic resize).
+scaling to [-1, 1]; and ``resize='clean'`` equals clean-fid 0.1.35's ``build_resizer('clean')``.
+What was not verified: the real weights (``pt_inception-2015-12-05``), which cannot be fetched
+here, so no FID computed with them has been compared with a published one; and clean-fid's own
+network (a TorchScript port of the same graph that clean-fid downloads), so a ``clean`` FID here
+is pytorch-fid's network behind clean-fid's resize.
 
 Weights cannot be downloaded here: the user supplies them as an ``.npz`` file whose keys are the
 PyTorch state-dict names of pytorch-fid's ``FIDInceptionV3`` (``Conv2d_1a_3x3.conv.weight``,

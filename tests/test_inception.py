@@ -192,6 +192,12 @@ def test_parity_with_pytorch_fid_when_torch_is_installed():
     assert row["logits_max_rel_diff"] < 1e-5
 
 
+def test_clean_resize_matches_clean_fid_when_installed():
+    pytest.importorskip("cleanfid")
+    diffs = inception_parity.clean_resize_difference((32, 320))
+    assert max(diffs.values()) < 1e-3  # on the 0..255 scale
+
+
 def test_inception_evaluator_records_is_and_the_verification(weights_file):
     from gan_jax import evaluation
     from gan_jax.data import get_dataset
