@@ -33,14 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from gan_jax import classifier, metrics
+from gan_jax import classifier, inception, metrics
 from gan_jax.data import EMBEDDED_IMAGES, Dataset
 from gan_jax.errors import ConfigError, GanJaxError
-from gan_jax.inception import RESIZE_MODES
 
 # Classifier extractors: extractor -> the embedded dataset it is trained on.
 CLASSIFIER_EXTRACTORS = {f"{name}_cnn": name for name in classifier.SOURCES}
 EXTRACTORS = ("auto", "modes", *CLASSIFIER_EXTRACTORS, "inception_v3", "none")
+RESIZE_MODES = inception.RESIZE_MODES  # eval.resize
 RESIZE_PROTOCOLS = {
     "bilinear": "bilinear to 299 on the float images (pytorch-fid's F.interpolate, "
     "align_corners=False; verified)",
@@ -216,8 +216,6 @@ def inception_embedding(
 ) -> Embedding:
     """Inception-v3 with ``num_samples`` real images (a fixed draw, key 0) embedded."""
     import jax
-
-    from gan_jax import inception
 
     if not weights:
         raise ConfigError(
