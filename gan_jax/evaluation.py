@@ -26,6 +26,7 @@ the split, so a number is never read without the conditions it was measured unde
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import pathlib
 from collections.abc import Callable, Mapping
@@ -93,6 +94,7 @@ class ReferenceStats:
     """Gaussian statistics of a reference set's features, as pytorch-fid and TTUR store them."""
 
     path: str
+    sha256: str  # of the file, so that a record names exactly which statistics it used
     mu: np.ndarray = dataclasses.field(repr=False)
     sigma: np.ndarray = dataclasses.field(repr=False)
     protocol: dict[str, Any] | None  # what gan_jax.reference_stats recorded; None in other files
@@ -132,7 +134,8 @@ def load_reference_stats(
             f"allowed: {REFERENCE_ALLOWED}"
         )
     protocol = json.loads(str(arrays["protocol"])) if "protocol" in arrays else None
-    return ReferenceStats(str(path), mu, sigma, protocol)
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    return ReferenceStats(str(path), sha256, mu, sigma, protocol)
 
 
 def check_reference(reference: ReferenceStats, embedding: Embedding, flag: str) -> None:
@@ -290,6 +293,7 @@ def feature_evaluator(
             )
             protocol["reference_stats"] = {
                 "file": reference.path,
+                "sha256": reference.sha256,
                 "recorded": reference.protocol
                 or "no protocol in the file (a pytorch-fid or TTUR stats file?)",
             }

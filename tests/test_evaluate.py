@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -226,7 +227,12 @@ def test_reference_stats_cli_writes_the_evaluators_real_statistics(digits_run, t
     assert record["reference_frechet_distance"] == pytest.approx(
         record["frechet_distance"], rel=1e-9
     )
-    assert record["protocol"]["reference_stats"] == {"file": str(stats), "recorded": recorded}
+    sha256 = hashlib.sha256(stats.read_bytes()).hexdigest()
+    assert record["protocol"]["reference_stats"] == {
+        "file": str(stats),
+        "sha256": sha256,
+        "recorded": recorded,
+    }
 
 
 def test_bad_reference_stats_are_one_line_errors(digits_run, tmp_path):
