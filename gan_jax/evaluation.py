@@ -170,6 +170,7 @@ def resolve_extractor(dataset: Dataset, extractor: str) -> str:
 
 
 def check_resize(resize: str) -> str:
+    """``resize`` if it is an ``eval.resize`` mode, else a ConfigError naming the key."""
     if resize not in RESIZE_MODES:
         raise ConfigError("eval.resize", resize, str(list(RESIZE_MODES)))
     return resize
