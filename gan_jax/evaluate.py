@@ -3,7 +3,9 @@
 Draws ``--num_samples`` samples (default: the run's ``eval.num_samples``) from the run's fixed
 evaluation noise, evaluates them with the run's protocol (gan_jax.evaluation) and writes the
 record, protocol included, to ``--out`` (default ``DIR/eval.json``, which the end of training
-also writes).
+also writes). ``--reference_stats=FILE.npz`` (``mu``, ``sigma`` of the extractor's features, as
+pytorch-fid's ``--save-stats``, TTUR's ``fid_stats_*.npz`` and ``python -m
+gan_jax.reference_stats`` store them) adds ``reference_frechet_distance`` against that file.
 """
 
 from __future__ import annotations
@@ -19,20 +21,39 @@ from gan_jax import cli
 flags.DEFINE_string("workdir", None, "Run directory holding config.json and checkpoints/.")
 flags.DEFINE_integer("num_samples", None, "Generated samples; default: the run's eval.num_samples.")
 flags.DEFINE_string("out", None, "Output JSON; default: WORKDIR/eval.json.")
+flags.DEFINE_string(
+    "reference_stats",
+    None,
+    "An .npz of reference feature statistics (mu, sigma): also report the Frechet distance to it.",
+)
 flags.mark_flags_as_required(["workdir"])
 FLAGS = flags.FLAGS
 
 
-def evaluate_checkpoint(workdir: str | pathlib.Path, num_samples: int | None = None) -> dict:
-    """The evaluation record of the latest checkpoint in ``workdir`` (``{'step': ..., ...}``)."""
+def evaluate_checkpoint(
+    workdir: str | pathlib.Path,
+    num_samples: int | None = None,
+    reference_stats: str | pathlib.Path | None = None,
+) -> dict:
+    """The evaluation record of the latest checkpoint in ``workdir`` (``{'step': ..., ...}``).
+
+    ``reference_stats``: a stats file to compare with as well (``reference_frechet_distance``).
+    """
     from gan_jax import evaluation, runs
     from gan_jax.errors import GanJaxError
 
+    # Read the stats file first: a bad one is reported before the run is loaded.
+    reference = evaluation.load_reference_stats(reference_stats) if reference_stats else None
     run, state, step = runs.load_run(workdir)
+    if reference is not None and not run.dataset.is_image:
+        raise GanJaxError(
+            f"--reference_stats={str(reference_stats)!r} is not allowed with "
+            f"data.name={run.config.data.name!r}; allowed: only for image datasets"
+        )
     eval_cfg = dict(run.config.eval)
     if num_samples is not None:
         eval_cfg["num_samples"] = num_samples
-    evaluator = evaluation.make_evaluator(run.dataset, eval_cfg)
+    evaluator = evaluation.make_evaluator(run.dataset, eval_cfg, reference)
     record = runs.evaluate(run, state, evaluator)
     if record is None:
         raise GanJaxError(
@@ -52,7 +73,7 @@ def main(argv):
             f"gan_jax: --num_samples={FLAGS.num_samples} is not allowed; allowed: an integer >= 2"
         )
     try:
-        record = evaluate_checkpoint(FLAGS.workdir, FLAGS.num_samples)
+        record = evaluate_checkpoint(FLAGS.workdir, FLAGS.num_samples, FLAGS.reference_stats)
     except GanJaxError as e:
         sys.exit(f"gan_jax: {e}")
     workdir = pathlib.Path(FLAGS.workdir)

@@ -4,41 +4,67 @@
 
 - ``modes`` (2D mixtures, the default there): modes captured, high-quality fraction and reverse KL
   (``metrics.mode_metrics``).
-- ``digits_cnn`` (digits, the default there): the cached digits classifier
-  (``gan_jax.classifier``) embeds all 1797 real digits once and every generated set; the record
-  holds the Frechet distance, KID, precision/recall and the classifier statistics.
-- ``inception_v3`` (any image dataset; needs ``eval.inception_weights``): Frechet distance, KID
-  and precision/recall on Inception-v3 pool features (gan_jax.inception) between
-  ``eval.num_samples`` real images drawn from the dataset and as many generated ones.
-  UNVERIFIED against pytorch-fid: the protocol record says so.
+- ``digits_cnn`` / ``mnist5k_cnn`` (the embedded image datasets digits and mnist5k, the default
+  there): the dataset's cached classifier (``gan_jax.classifier``) embeds all its real images once
+  and every generated set; the record holds the Frechet distance, KID, precision/recall,
+  density/coverage and the classifier statistics.
+- ``inception_v3`` (any image dataset; needs ``eval.inception_weights``): Frechet distance, KID,
+  precision/recall and density/coverage on Inception-v3 pool features (gan_jax.inception) between
+  ``eval.num_samples`` real images drawn from the dataset and as many generated ones, and the
+  Inception Score of the generated ones. Images reach 299x299 by ``eval.resize``.
 - ``none``: no metrics (an image dataset without an extractor).
 
+An extractor with the real set embedded is an ``Embedding``; ``gan_jax.reference_stats`` writes
+the Gaussian statistics of its real features to a file that ``make_evaluator(...,
+reference=...)`` (``python -m gan_jax.evaluate --reference_stats=FILE``) compares with as well.
+
 An evaluator returns ``{metric: number, ..., 'protocol': {...}}``: the protocol names the
-extractor (and its held-out accuracy), the real and generated sample counts and the split, so a
-number is never read without the conditions it was measured under.
+extractor (and its held-out accuracy or verification), the real and generated sample counts and
+the split, so a number is never read without the conditions it was measured under.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import pathlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
-from gan_jax import classifier, metrics, schema
-from gan_jax.data import Dataset, digits_arrays
-from gan_jax.errors import ConfigError
+from gan_jax import classifier, inception, metrics, schema
+from gan_jax.data import EMBEDDED_IMAGES, Dataset
+from gan_jax.errors import ConfigError, GanJaxError
 
-EXTRACTORS = ("auto", "modes", "digits_cnn", "inception_v3", "none")
+# Classifier extractors: extractor -> the embedded dataset it is trained on.
+CLASSIFIER_EXTRACTORS = {f"{name}_cnn": name for name in classifier.SOURCES}
+EXTRACTORS = ("auto", "modes", *CLASSIFIER_EXTRACTORS, "inception_v3", "none")
+RESIZE_MODES = inception.RESIZE_MODES  # eval.resize
+RESIZE_PROTOCOLS = {
+    "bilinear": "bilinear to 299 on the float images (pytorch-fid's F.interpolate, "
+    "align_corners=False; verified)",
+    "clean": "8-bit quantisation, then PIL bicubic per channel to 299 (clean-fid's "
+    "build_resizer('clean'); verified)",
+}
+IS_SPLITS = 10
+PRECISION_RECALL_K = 3
+DENSITY_COVERAGE_K = 5
+REFERENCE_KEYS = ("mu", "sigma")
+
 # The extractor keys of the `eval` block, declared here where they are read (gan_jax/schema.py).
 KEYS: schema.Spec = {
-    # 'auto': mode metrics on 2D data, the digits classifier (gan_jax.classifier) on digits.
+    # 'auto': mode metrics on 2D data, the dataset's classifier (gan_jax.classifier) on digits
+    # and mnist5k.
     "extractor": schema.choice("auto", EXTRACTORS, "the feature extractor"),
     "cache_dir": schema.string("", "where extractors are cached; '': $GAN_JAX_CACHE or ~/.cache"),
     # eval.extractor='inception_v3' (RGB data; see gan_jax/inception.py): an .npz of
     # pytorch-fid's Inception weights, which cannot be downloaded here.
     "inception_weights": schema.string("", "inception_v3: .npz of pytorch-fid's weights"),
+    # inception_v3: the resize to 299, 'bilinear' (pytorch-fid's) or 'clean' (clean-fid's PIL
+    # bicubic on 8-bit images); FIDs under different resizes are not comparable.
+    "resize": schema.choice("bilinear", RESIZE_MODES, "the resize to 299 (inception_v3)"),
 }
 
 
@@ -66,6 +92,88 @@ class Evaluator:
         return self.fn(np.asarray(samples))
 
 
+@dataclasses.dataclass(frozen=True)
+class Embedding:
+    """A feature extractor with the real set embedded in it.
+
+    Attributes:
+      name: the extractor (``eval.extractor``).
+      embed: images -> (features, logits): classifier logits, or Inception's IS logits.
+      real_features: (N, d) features of the real set.
+      protocol: the extractor and the real set (what a record or a stats file must name).
+      num_classes: the classifier's classes; 0 for Inception (whose logits feed the IS).
+    """
+
+    name: str
+    embed: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] = dataclasses.field(repr=False)
+    real_features: np.ndarray = dataclasses.field(repr=False)
+    protocol: dict[str, Any]
+    num_classes: int = 0
+
+    @property
+    def feature_dim(self) -> int:
+        return int(self.real_features.shape[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class ReferenceStats:
+    """Gaussian statistics of a reference set's features, as pytorch-fid and TTUR store them."""
+
+    path: str
+    sha256: str  # of the file, so that a record names exactly which statistics it used
+    mu: np.ndarray = dataclasses.field(repr=False)
+    sigma: np.ndarray = dataclasses.field(repr=False)
+    protocol: dict[str, Any] | None  # what gan_jax.reference_stats recorded; None in other files
+
+
+REFERENCE_ALLOWED = (
+    "an .npz with arrays 'mu' (d,) and 'sigma' (d, d), as written by pytorch-fid --save-stats, "
+    "TTUR's fid_stats_*.npz or python -m gan_jax.reference_stats"
+)
+
+
+def load_reference_stats(
+    path: str | pathlib.Path, flag: str = "--reference_stats"
+) -> ReferenceStats:
+    """``mu`` and ``sigma`` of ``path``; a one-line GanJaxError naming ``flag`` if unusable."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise GanJaxError(f"{flag}={str(path)!r} is not a file; allowed: {REFERENCE_ALLOWED}")
+    try:
+        with np.load(path, allow_pickle=False) as blob:
+            arrays = {k: blob[k] for k in blob.files}
+    except (OSError, ValueError) as e:
+        raise GanJaxError(
+            f"{flag}={str(path)!r} cannot be read as .npz ({e}); allowed: {REFERENCE_ALLOWED}"
+        ) from e
+    for key in REFERENCE_KEYS:
+        if key not in arrays:
+            raise GanJaxError(
+                f"{flag}={str(path)!r} has no array {key!r} (it has {sorted(arrays)}); "
+                f"allowed: {REFERENCE_ALLOWED}"
+            )
+    mu, sigma = np.asarray(arrays["mu"], np.float64), np.asarray(arrays["sigma"], np.float64)
+    d = mu.shape[0] if mu.ndim == 1 else -1
+    if mu.ndim != 1 or sigma.shape != (d, d):
+        raise GanJaxError(
+            f"{flag}={str(path)!r}: 'mu' has shape {mu.shape} and 'sigma' {sigma.shape}; "
+            f"allowed: {REFERENCE_ALLOWED}"
+        )
+    protocol = json.loads(str(arrays["protocol"])) if "protocol" in arrays else None
+    sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+    return ReferenceStats(str(path), sha256, mu, sigma, protocol)
+
+
+def check_reference(reference: ReferenceStats, embedding: Embedding, flag: str) -> None:
+    """The reference must live in the embedding's feature space (same dimension)."""
+    if reference.mu.shape[0] != embedding.feature_dim:
+        raise GanJaxError(
+            f"{flag}={reference.path!r} holds {reference.mu.shape[0]}-d statistics ('mu' "
+            f"{reference.mu.shape}); allowed: {embedding.feature_dim}-d statistics of "
+            f"eval.extractor={embedding.name!r}'s features"
+        )
+
+
 def resolve_extractor(dataset: Dataset, extractor: str) -> str:
     """The extractor ``auto`` stands for on ``dataset``, or ``extractor`` checked against it."""
     if extractor not in EXTRACTORS:
@@ -73,14 +181,25 @@ def resolve_extractor(dataset: Dataset, extractor: str) -> str:
     if extractor == "auto":
         if not dataset.is_image:
             return "modes"
-        return "digits_cnn" if dataset.name == "digits" else "none"
+        return f"{dataset.name}_cnn" if dataset.name in EMBEDDED_IMAGES else "none"
     if extractor == "modes" and dataset.modes is None:
         raise ConfigError("eval.extractor", extractor, "'modes' only on the 2D mixtures")
-    if extractor == "digits_cnn" and dataset.name != "digits":
-        raise ConfigError("eval.extractor", extractor, "'digits_cnn' only with data.name='digits'")
+    if extractor in CLASSIFIER_EXTRACTORS and dataset.name != CLASSIFIER_EXTRACTORS[extractor]:
+        raise ConfigError(
+            "eval.extractor",
+            extractor,
+            f"{extractor!r} only with data.name={CLASSIFIER_EXTRACTORS[extractor]!r}",
+        )
     if extractor == "inception_v3" and not dataset.is_image:
         raise ConfigError("eval.extractor", extractor, "'inception_v3' only on image datasets")
     return extractor
+
+
+def check_resize(resize: str) -> str:
+    """``resize`` if it is an ``eval.resize`` mode, else a ConfigError naming the key."""
+    if resize not in RESIZE_MODES:
+        raise ConfigError("eval.resize", resize, str(list(RESIZE_MODES)))
+    return resize
 
 
 def mode_evaluator(dataset: Dataset, num_samples: int) -> Evaluator:
@@ -98,82 +217,145 @@ def mode_evaluator(dataset: Dataset, num_samples: int) -> Evaluator:
     return Evaluator("modes", num_samples, evaluate)
 
 
-def digits_evaluator(dataset: Dataset, num_samples: int, cache_dir: str | None = None) -> Evaluator:
+def classifier_embedding(dataset: Dataset, cache_dir: str | None = None) -> Embedding:
+    """The dataset's classifier (cached, else trained) with all its real images embedded."""
     resolution = dataset.shape[0]
-    clf = classifier.digits_classifier(resolution, cache_dir)
-    real_images, _ = digits_arrays(resolution)
+    clf = classifier.dataset_classifier(dataset.name, resolution, cache_dir)
+    real_images, _ = EMBEDDED_IMAGES[dataset.name](resolution)
     _, real_features = clf.logits_and_features(real_images)
+    protocol = {
+        **clf.protocol,
+        "real_samples": int(len(real_features)),
+        "real_split": f"all {len(real_features)} images of {dataset.name} (the GAN's training "
+        "data)",
+    }
 
-    def evaluate(samples: np.ndarray) -> dict[str, Any]:
-        logits, features = clf.logits_and_features(samples)
-        result = {
-            **metrics.feature_metrics(real_features, features),
-            **metrics.classifier_metrics(logits, clf.num_classes),
-        }
-        result["protocol"] = {
-            **clf.protocol,
-            "real_samples": int(len(real_features)),
-            "real_split": "all 1797 digits (the GAN's training data)",
-            "fake_samples": int(len(samples)),
-            "fake_noise": "the run's fixed evaluation noise (seed, ROLE_EVAL)",
-            "kid": "unbiased MMD^2, cubic polynomial kernel, 100 subsets of "
-            f"{min(1000, len(real_features), len(samples))}",
-            "precision_recall": "k-NN manifolds, k=3 (Kynkaanniemi et al. 2019)",
-            "class_coverage": "classes with >= 3% of the samples",
-        }
-        return result
+    def embed(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        logits, features = clf.logits_and_features(images)
+        return features, logits
 
-    return Evaluator("digits_cnn", num_samples, evaluate)
+    return Embedding(f"{dataset.name}_cnn", embed, real_features, protocol, clf.num_classes)
 
 
-def inception_evaluator(
-    dataset: Dataset, num_samples: int, weights: str, resolution: int | None = None
-) -> Evaluator:
+def inception_embedding(
+    dataset: Dataset,
+    num_samples: int,
+    weights: str,
+    resize: str = "bilinear",
+    resolution: int | None = None,
+) -> Embedding:
+    """Inception-v3 with ``num_samples`` real images (a fixed draw, key 0) embedded."""
     import jax
-
-    from gan_jax import inception
 
     if not weights:
         raise ConfigError(
             "eval.inception_weights", weights, "the path of an .npz of pytorch-fid's weights"
         )
-    extractor = inception.InceptionExtractor(weights, resolution or inception.FID_RESOLUTION)
-    # A fixed draw of real images (key 0), embedded once; for digits at most its 1797 images.
-    num_real = min(num_samples, 1797) if dataset.name == "digits" else num_samples
+    extractor = inception.InceptionExtractor(
+        weights, resolution or inception.FID_RESOLUTION, check_resize(resize)
+    )
+    # A fixed draw of real images (key 0), embedded once; at most all of an embedded dataset.
+    if dataset.name in EMBEDDED_IMAGES:
+        num_real = min(num_samples, len(EMBEDDED_IMAGES[dataset.name](dataset.shape[0])[0]))
+    else:
+        num_real = num_samples
     real = np.asarray(dataset.sample(jax.random.key(0), num_real)["x"])
     real_features = extractor.features(real)
+    protocol = {
+        "extractor": "inception_v3 pool3 (pytorch-fid FIDInceptionV3)",
+        "weights": extractor.weights,
+        "input_resolution": extractor.resolution,
+        "resize": f"{resize}: {RESIZE_PROTOCOLS[resize]}",
+        "verified": "architecture, pooling, resize='bilinear' and input scaling equal pytorch-fid "
+        "0.3.0's on random weights (experiments/inception_parity.py); this weights file is not "
+        "checked against a published FID",
+        "real_samples": int(len(real_features)),
+        "real_split": f"{dataset.name}, a fixed draw (key 0)",
+    }
+    return Embedding("inception_v3", extractor.features_and_logits, real_features, protocol)
+
+
+def feature_evaluator(
+    embedding: Embedding, num_samples: int, reference: ReferenceStats | None = None
+) -> Evaluator:
+    """Feature metrics against the embedded real set (and ``reference``), plus the extractor's
+    logit statistics: class statistics for a classifier, the Inception Score for Inception."""
+    real = embedding.real_features
+    if reference is not None:
+        check_reference(reference, embedding, "--reference_stats")
 
     def evaluate(samples: np.ndarray) -> dict[str, Any]:
-        result = metrics.feature_metrics(real_features, extractor.features(samples))
-        result["protocol"] = {
-            "extractor": "inception_v3 pool3 (pytorch-fid FIDInceptionV3 layout)",
-            "weights": extractor.weights,
-            "input_resolution": extractor.resolution,
-            "verified": "NO: not yet compared with pytorch-fid; not comparable with published FIDs",
-            "real_samples": int(len(real_features)),
-            "real_split": f"{dataset.name}, a fixed draw (key 0)",
+        features, logits = embedding.embed(samples)
+        result = metrics.feature_metrics(
+            real, features, k=PRECISION_RECALL_K, density_k=DENSITY_COVERAGE_K
+        )
+        protocol = {
+            **embedding.protocol,
             "fake_samples": int(len(samples)),
             "fake_noise": "the run's fixed evaluation noise (seed, ROLE_EVAL)",
             "kid": "unbiased MMD^2, cubic polynomial kernel, 100 subsets of "
-            f"{min(1000, len(real_features), len(samples))}",
-            "precision_recall": "k-NN manifolds, k=3 (Kynkaanniemi et al. 2019)",
+            f"{min(1000, len(real), len(samples))}",
+            "precision_recall": f"k-NN manifolds, k={PRECISION_RECALL_K} "
+            "(Kynkaanniemi et al. 2019)",
+            "density_coverage": f"real k-NN balls, k={DENSITY_COVERAGE_K} (Naeem et al. 2020)",
         }
+        if not embedding.num_classes:
+            if len(samples) >= IS_SPLITS:
+                result["inception_score"], result["inception_score_std"] = metrics.inception_score(
+                    logits, IS_SPLITS
+                )
+            protocol["inception_score"] = (
+                f"exp E KL(p(y|x) || p(y)) over {IS_SPLITS} consecutive splits of the fakes; "
+                "1008-way fc logits without the bias (openai/improved-gan, torch-fidelity's "
+                "logits_unbiased)"
+                + ("" if len(samples) >= IS_SPLITS else f"; not computed (< {IS_SPLITS} samples)")
+            )
+        else:
+            result.update(metrics.classifier_metrics(logits, embedding.num_classes))
+            protocol["class_coverage"] = "classes with >= 3% of the samples"
+        if reference is not None:
+            mu, sigma = metrics.gaussian_stats(features)
+            result["reference_frechet_distance"] = metrics.frechet_distance(
+                reference.mu, reference.sigma, mu, sigma
+            )
+            protocol["reference_stats"] = {
+                "file": reference.path,
+                "sha256": reference.sha256,
+                "recorded": reference.protocol
+                or "no protocol in the file (a pytorch-fid or TTUR stats file?)",
+            }
+        result["protocol"] = protocol
         return result
 
-    return Evaluator("inception_v3", num_samples, evaluate)
+    return Evaluator(embedding.name, num_samples, evaluate)
 
 
-def make_evaluator(dataset: Dataset, eval_config: Mapping[str, Any]) -> Evaluator | None:
+def make_embedding(dataset: Dataset, eval_config: Mapping[str, Any]) -> Embedding | None:
+    """The feature extractor ``eval_config`` asks for, real set embedded; None without one."""
+    get = lambda key: schema.value(eval_config, KEYS, key)  # noqa: E731
+    extractor = resolve_extractor(dataset, get("extractor"))
+    resize = check_resize(get("resize"))
+    if extractor in CLASSIFIER_EXTRACTORS:
+        return classifier_embedding(dataset, get("cache_dir") or None)
+    if extractor == "inception_v3":
+        num_samples = int(eval_config["num_samples"])
+        weights = get("inception_weights")
+        return inception_embedding(dataset, num_samples, weights, resize)
+    return None
+
+
+def make_evaluator(
+    dataset: Dataset, eval_config: Mapping[str, Any], reference: ReferenceStats | None = None
+) -> Evaluator | None:
     """The evaluator ``eval_config`` (the ``eval`` block) asks for; None for ``none``."""
     extractor = resolve_extractor(dataset, eval_config["extractor"])
     num_samples = int(eval_config["num_samples"])
     if extractor == "modes":
         return mode_evaluator(dataset, num_samples)
-    if extractor == "digits_cnn":
-        return digits_evaluator(dataset, num_samples, eval_config["cache_dir"] or None)
-    if extractor == "inception_v3":
-        return inception_evaluator(dataset, num_samples, eval_config["inception_weights"])
-    return None
+    embedding = make_embedding(dataset, eval_config)
+    if embedding is None:
+        return None
+    return feature_evaluator(embedding, num_samples, reference)
 
 
 def scalars(result: Mapping[str, Any]) -> dict[str, float]:

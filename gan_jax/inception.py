@@ -1,23 +1,30 @@
-"""Inception-v3 pool features (2048-d) for Frechet distance / KID on RGB datasets.
+"""Inception-v3 pool features (2048-d) and 1008-way logits: FID, KID, IS on RGB datasets.
 
-UNVERIFIED: the architecture follows pytorch-fid's ``FIDInceptionA/C/E_1/E_2`` variant of
-Inception-v3 (the network of the original TF FID code, Heusel et al. 2017, arXiv 1706.08500), and
-the loader takes that network's weights, but nobody has yet compared the features or the FID
-numbers this module produces with pytorch-fid's on the same images. Until someone does, numbers
-computed with it are not comparable with published FIDs; the protocol record says so.
+The network is pytorch-fid's ``FIDInceptionV3`` (torchvision's Inception-v3 with the
+``FIDInceptionA/C/E_1/E_2`` blocks), the port of the 2015-12-05 TensorFlow graph that the original
+FID code (Heusel et al. 2017, arXiv 1706.08500) and Inception Score code (Salimans et al. 2016)
+use. What was verified (experiments/inception_parity.py, numbers in experiments/README.md): with
+the same random weights (BatchNorm statistics randomised too) and the same images, this module's
+pool features and ``fc`` logits equal pytorch-fid 0.3.0's to float32 rounding (relative 1e-6),
+for inputs upsampled and downsampled to 299. That covers the layer layout and state-dict names
+(pytorch-fid loads gan_jax's names with ``strict=True``), BatchNorm in inference mode with eps
+1e-3, convolutions without bias, the FID blocks' average pools that exclude the padding
+(``count_include_pad=False``), Mixed_7c's max pool (FIDInceptionE_2), the global average pool,
+pytorch-fid's bilinear resize to 299 (``align_corners=False``, no antialiasing) and its input
+scaling to [-1, 1]; and ``resize='clean'`` equals clean-fid 0.1.35's ``build_resizer('clean')``.
+What was not verified: the real weights (``pt_inception-2015-12-05``), which cannot be fetched
+here, so no FID computed with them has been compared with a published one; and clean-fid's own
+network (a TorchScript port of the same graph that clean-fid downloads), so a ``clean`` FID here
+is pytorch-fid's network behind clean-fid's resize.
 
 Weights cannot be downloaded here: the user supplies them as an ``.npz`` file whose keys are the
 PyTorch state-dict names of pytorch-fid's ``FIDInceptionV3`` (``Conv2d_1a_3x3.conv.weight``,
-``Mixed_5b.branch1x1.bn.running_mean``, ...), e.g. converted once on a machine with torch::
+``Mixed_5b.branch1x1.bn.running_mean``, ..., ``fc.weight``), e.g. converted once on a machine
+with torch::
 
     import numpy as np, torch
     sd = torch.load("pt_inception-2015-12-05-6726825d.pth", map_location="cpu")
     np.savez("inception_fid.npz", **{k: v.numpy() for k, v in sd.items()})
-
-Conventions of pytorch-fid kept here: inputs are resized bilinearly to 299x299 and scaled to
-[-1, 1] (gan_jax images already are); BatchNorm eps 1e-3 in inference mode; convolutions have no
-bias; the FID blocks' average pools exclude padding (``count_include_pad=False``) and the last
-block max-pools. The features are the global average pool of Mixed_7c.
 """
 
 from __future__ import annotations
@@ -31,10 +38,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax.errors import GanJaxError
+from gan_jax.errors import ConfigError, GanJaxError
 
 FEATURE_DIM = 2048
+NUM_LOGITS = 1008
 FID_RESOLUTION = 299
+# eval.resize: how images reach 299x299 (see ``resize``).
+RESIZE_MODES = ("bilinear", "clean")
 
 
 def _pad(padding):
@@ -160,10 +170,14 @@ class InceptionE(nn.Module):
 
 
 class InceptionV3(nn.Module):
-    """pytorch-fid's FIDInceptionV3 up to the 2048-d pool features; NHWC input in [-1, 1]."""
+    """pytorch-fid's FIDInceptionV3: NHWC input in [-1, 1] -> (2048-d pool features, fc logits).
+
+    ``fc`` is the 1008-way classifier of the 2015-12-05 Inception graph (pytorch-fid keeps it in
+    its state dict but drops it from its wrapper); the Inception Score uses its weight only.
+    """
 
     @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         x = BasicConv(32, (3, 3), strides=2, name="Conv2d_1a_3x3")(x)
         x = BasicConv(32, (3, 3), name="Conv2d_2a_3x3")(x)
         x = BasicConv(64, (3, 3), padding=1, name="Conv2d_2b_3x3")(x)
@@ -182,7 +196,8 @@ class InceptionV3(nn.Module):
         x = InceptionD(name="Mixed_7a")(x)
         x = InceptionE(max_pool=False, name="Mixed_7b")(x)
         x = InceptionE(max_pool=True, name="Mixed_7c")(x)
-        return x.mean(axis=(1, 2))
+        pool = x.mean(axis=(1, 2))
+        return pool, nn.Dense(NUM_LOGITS, name="fc")(pool)
 
 
 # Flax leaf (collection, name) -> PyTorch state-dict suffix.
@@ -200,14 +215,14 @@ def _torch_key(collection: str, path: tuple[str, ...]) -> str:
 
 
 def variables_to_torch(variables: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Flax variables -> a pytorch-fid style state dict (conv kernels HWIO -> OIHW)."""
+    """Flax variables -> a pytorch-fid state dict (kernels HWIO -> OIHW, (in, out) -> (out, in))."""
     out = {}
     for collection in ("params", "batch_stats"):
         flat = flax_flatten(variables[collection])
         for path, value in flat.items():
             value = np.asarray(value)
             if path[-1] == "kernel":
-                value = value.transpose(3, 2, 0, 1)
+                value = value.transpose(3, 2, 0, 1) if value.ndim == 4 else value.T
             out[_torch_key(collection, path)] = value
     return out
 
@@ -245,7 +260,8 @@ def load_variables(path: str | pathlib.Path, template: Mapping[str, Any]) -> dic
                     raise GanJaxError(f"Inception weights {path} lack {key!r}")
                 value = np.asarray(blob[key], np.float32)
                 if leaf_path[-1] == "kernel":
-                    value = value.transpose(2, 3, 1, 0)  # OIHW -> HWIO
+                    # Conv OIHW -> HWIO; Linear (out, in) -> (in, out).
+                    value = value.transpose(2, 3, 1, 0) if value.ndim == 4 else value.T
                 if value.shape != tuple(leaf.shape):
                     raise GanJaxError(
                         f"Inception weights {path}: {key!r} has shape {value.shape}, "
@@ -256,14 +272,51 @@ def load_variables(path: str | pathlib.Path, template: Mapping[str, Any]) -> dic
     return variables
 
 
-class InceptionExtractor:
-    """``features(images)``: (N, 2048) pool features of NHWC images in [-1, 1].
+def resize(images: np.ndarray, mode: str, size: int = FID_RESOLUTION) -> np.ndarray:
+    """NHWC images in [-1, 1] resized to ``size`` x ``size`` by ``mode`` (eval.resize).
 
-    Grayscale images are repeated to 3 channels (as FID code does for MNIST-like data).
+    - ``bilinear``: pytorch-fid's ``F.interpolate(mode='bilinear', align_corners=False)`` on the
+      float images (half-pixel centres, no antialiasing), what ``jax.image.resize(method='linear',
+      antialias=False)`` computes; the extractor runs it inside its compiled function.
+    - ``clean``: clean-fid's (Parmar et al. 2022, arXiv 2104.11222) ``make_resizer('PIL', False,
+      'bicubic')``: the images quantised to 8 bits as saved files are, each channel resized by
+      PIL's bicubic filter in float mode and clipped to [0, 255], then mapped back to [-1, 1].
+    """
+    if mode not in RESIZE_MODES:
+        raise ConfigError("eval.resize", mode, str(list(RESIZE_MODES)))
+    images = np.asarray(images, np.float32)
+    n, _, _, c = images.shape
+    if mode == "bilinear":
+        out = jax.image.resize(images, (n, size, size, c), method="linear", antialias=False)
+        return np.asarray(out)
+    from PIL import Image
+
+    quantised = np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.float32)
+    out = np.empty((n, size, size, c), np.float32)
+    for i in range(n):
+        for ch in range(c):
+            channel = Image.fromarray(quantised[i, :, :, ch], mode="F")
+            out[i, :, :, ch] = np.asarray(channel.resize((size, size), Image.BICUBIC))
+    return np.clip(out, 0.0, 255.0) / 127.5 - 1.0
+
+
+class InceptionExtractor:
+    """``features_and_logits(images)``: pool features and IS logits of NHWC images in [-1, 1].
+
+    Grayscale images are repeated to 3 channels (as FID code does for MNIST-like data); ``resize``
+    is one of ``RESIZE_MODES``.
     """
 
-    def __init__(self, weights: str | pathlib.Path, resolution: int = FID_RESOLUTION):
+    def __init__(
+        self,
+        weights: str | pathlib.Path,
+        resolution: int = FID_RESOLUTION,
+        resize: str = "bilinear",
+    ):
+        if resize not in RESIZE_MODES:
+            raise ConfigError("eval.resize", resize, str(list(RESIZE_MODES)))
         self.resolution = resolution
+        self.resize = resize
         self.module = InceptionV3()
         template = jax.eval_shape(
             self.module.init, jax.random.key(0), jnp.zeros((1, resolution, resolution, 3))
@@ -272,24 +325,42 @@ class InceptionExtractor:
         self.weights = str(weights)
 
         def apply(variables, images):
-            n = images.shape[0]
-            size = (n, resolution, resolution, 3)
-            # pytorch-fid: F.interpolate(..., mode='bilinear', align_corners=False).
-            images = jax.image.resize(images, size, method="linear", antialias=False)
-            return self.module.apply(variables, images)
+            if resize == "bilinear":
+                size = (images.shape[0], resolution, resolution, 3)
+                images = jax.image.resize(images, size, method="linear", antialias=False)
+            pool, _ = self.module.apply(variables, images)
+            # The Inception Score's logits: pool3 times the classifier's weight, without its bias,
+            # as the authors' code (openai/improved-gan) and torch-fidelity's 'logits_unbiased'.
+            return pool, pool @ variables["params"]["fc"]["kernel"]
 
         self._apply = jax.jit(apply)
 
-    def features(self, images: np.ndarray, batch: int = 50) -> np.ndarray:
-        """Features in chunks of ``batch``; the last chunk is padded, so one shape compiles."""
+    def features_and_logits(
+        self, images: np.ndarray, batch: int = 50
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 2048) pool features and (N, 1008) unbiased logits, in chunks of ``batch``.
+
+        The last chunk is padded, so one shape compiles.
+        """
         images = np.asarray(images, np.float32)
         if images.shape[-1] == 1:
             images = np.repeat(images, 3, axis=-1)
-        chunks = []
+        features, logits = [], []
         for i in range(0, len(images), batch):
             chunk = images[i : i + batch]
+            if self.resize != "bilinear":
+                chunk = resize(chunk, self.resize, self.resolution)
             padded = np.concatenate(
                 [chunk, np.zeros((batch - len(chunk), *chunk.shape[1:]), np.float32)]
             )
-            chunks.append(np.asarray(self._apply(self.variables, padded))[: len(chunk)])
-        return np.concatenate(chunks).astype(np.float64)
+            pool, logit = self._apply(self.variables, padded)
+            features.append(np.asarray(pool)[: len(chunk)])
+            logits.append(np.asarray(logit)[: len(chunk)])
+        return (
+            np.concatenate(features).astype(np.float64),
+            np.concatenate(logits).astype(np.float64),
+        )
+
+    def features(self, images: np.ndarray, batch: int = 50) -> np.ndarray:
+        """(N, 2048) pool features of NHWC images in [-1, 1]."""
+        return self.features_and_logits(images, batch)[0]

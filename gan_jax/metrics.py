@@ -18,6 +18,15 @@ Feature-space metrics between real features X (n, d) and generated features Y (m
   manifold is the union of balls around its points with radius the distance to the k-th nearest
   neighbour within the set (k = 3); precision is the fraction of generated points inside the
   real manifold, recall the fraction of real points inside the generated manifold.
+- Density and coverage (Naeem et al. 2020, arXiv 2002.09797, eqs. 3-4): the same k-NN balls,
+  around the real points only (k = 5, the paper's default); density is the mean number of real
+  balls a generated point lies in, divided by k (about 1 when both sets come from one
+  distribution, above 1 when fakes crowd dense real regions), coverage the fraction of real
+  points whose ball holds at least one generated point. As in the authors' code (clovaai/prdc),
+  "in the ball" is a strict inequality.
+- Inception Score (Salimans et al. 2016, arXiv 1606.03498, section 4):
+  exp(E_x KL(p(y|x) || p(y))) from a classifier's logits, p(y) the mean prediction of a split;
+  the mean and standard deviation over 10 consecutive splits, as in the authors' code.
 - Classifier statistics (Metz et al. 2017, arXiv 1611.02163, section 3.3.2 for mode counting):
   class coverage (classes predicted at all, and with at least 3% of the samples), the KL of the
   predicted-class histogram to the uniform distribution, and the mean top-class probability.
@@ -175,6 +184,47 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[fl
     return float(precision), float(recall)
 
 
+def density_coverage(real: np.ndarray, fake: np.ndarray, k: int = 5) -> tuple[float, float]:
+    """Density and coverage of Naeem et al. 2020 (arXiv 2002.09797, eqs. 3-4; k = 5).
+
+    density = 1/(k M) sum_j sum_i 1[||Y_j - X_i|| < r_i],
+    coverage = 1/N sum_i 1[min_j ||Y_j - X_i|| < r_i],
+    with r_i the distance from real X_i to its k-th nearest real neighbour (self excluded).
+    """
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    radii = knn_radii(real, k)
+    inside_count = np.zeros(len(fake))
+    nearest_fake = np.full(len(real), np.inf)
+    for i in range(0, len(fake), 1024):
+        d = _pairwise_sq_dists(fake[i : i + 1024], real)  # (chunk, N)
+        inside_count[i : i + 1024] = (d < radii[None, :]).sum(axis=1)
+        nearest_fake = np.minimum(nearest_fake, d.min(axis=0))
+    density = inside_count.mean() / k
+    coverage = (nearest_fake < radii).mean()
+    return float(density), float(coverage)
+
+
+def inception_score(logits: np.ndarray, splits: int = 10) -> tuple[float, float]:
+    """Inception Score (Salimans et al. 2016): mean and std over ``splits`` consecutive splits.
+
+    For each split, exp(1/n sum_x KL(p(y|x) || p(y))) with p(y|x) = softmax(logits) and p(y) the
+    split's mean prediction; the splits are consecutive blocks of the samples, as in the
+    authors' code (openai/improved-gan, inception_score/model.py).
+    """
+    logits = np.asarray(logits, np.float64)
+    if len(logits) < splits:
+        raise ValueError(f"the Inception Score needs >= {splits} samples; got {len(logits)}")
+    log_p = logits - logits.max(axis=1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    scores = []
+    for i in range(splits):
+        part = log_p[i * len(log_p) // splits : (i + 1) * len(log_p) // splits]
+        log_marginal = np.log(np.exp(part).mean(axis=0))
+        kl = np.sum(np.exp(part) * (part - log_marginal[None, :]), axis=1)
+        scores.append(np.exp(kl.mean()))
+    return float(np.mean(scores)), float(np.std(scores))
+
+
 def classifier_metrics(
     logits: np.ndarray, num_classes: int, min_fraction: float = 0.03
 ) -> dict[str, float | int | list[float]]:
@@ -207,16 +257,20 @@ def feature_metrics(
     kid_subsets: int = 100,
     kid_subset_size: int = 1000,
     k: int = 3,
+    density_k: int = 5,
 ) -> dict[str, float]:
-    """Frechet distance, KID (mean, std) and precision/recall between two feature sets."""
+    """Frechet distance, KID (mean, std), precision/recall (k) and density/coverage (density_k)."""
     kid, kid_std = kernel_inception_distance(
         real, fake, num_subsets=kid_subsets, subset_size=kid_subset_size
     )
     precision, recall = precision_recall(real, fake, k)
+    density, coverage = density_coverage(real, fake, density_k)
     return {
         "frechet_distance": frechet_distance_features(real, fake),
         "kid": kid,
         "kid_std": kid_std,
         "precision": precision,
         "recall": recall,
+        "density": density,
+        "coverage": coverage,
     }

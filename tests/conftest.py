@@ -70,6 +70,14 @@ def digits_classifier(gan_jax_cache):
     return classifier.digits_classifier(16)
 
 
+@pytest.fixture(scope="session")
+def mnist5k_classifier(gan_jax_cache):
+    """The 32x32 mnist5k classifier (the preset's resolution), trained once per session."""
+    from gan_jax import classifier
+
+    return classifier.dataset_classifier("mnist5k", 32)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def xla_compilation_cache(tmp_path_factory):
     """JAX's persistent compilation cache in a temporary directory, for the whole session.

