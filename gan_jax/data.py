@@ -12,6 +12,10 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
   0 (the default) keeps the endless stream.
 - ``digits``: scikit-learn's bundled 8x8 digits (1797 images, values 0..16), scaled to [-1, 1]
   and bilinearly resized to 16x16x1. Each batch draws distinct images uniformly at random.
+- ``digits_unpaired``: two unpaired image domains for translation (CycleGAN): A = the digits,
+  B = the digits transformed by ``data.domain_b`` (``DOMAIN_TRANSFORMS``: 'invert', -x, the
+  default; 'rot90'), from disjoint halves of the 1797 digits, so no image has its pair in the
+  other domain. Batches are ``{'a', 'label_a', 'b', 'label_b'}``, a and b drawn independently.
 
 Host datasets (``tfds:<name>[/<config>]``, ``folder:<path>``; gan_jax.input_pipeline) are read
 from files by grain on the host instead, so they carry a ``host`` source and the trainer feeds
@@ -31,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import input_pipeline
+from gan_jax.errors import ConfigError
 from gan_jax.input_pipeline import HostSource
 
 Batch = dict[str, jax.Array]
@@ -133,6 +138,50 @@ def digits(resolution: int = 16) -> Dataset:
     return Dataset("digits", images_np.shape[1:], sample, 10)
 
 
+# data.domain_b of digits_unpaired: name -> (transform, its inverse), on NHWC batches.
+DOMAIN_TRANSFORMS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "invert": (lambda x: -x, lambda x: -x),
+    # np.rot90 of each image (a quarter turn counterclockwise) and back.
+    "rot90": (lambda x: x[:, :, ::-1].swapaxes(1, 2), lambda x: x[:, ::-1].swapaxes(1, 2)),
+}
+# The fixed split of digits_unpaired into its A and B halves (one split for every run seed).
+DOMAIN_SPLIT_SEED = 0
+
+
+def digits_unpaired_arrays(
+    resolution: int = 16, domain_b: str = "invert"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(a, label_a, b, label_b) of ``digits_unpaired``: the digits split by a fixed permutation
+    (seed ``DOMAIN_SPLIT_SEED``), the first 899 as domain A, the other 898 transformed as B."""
+    if domain_b not in DOMAIN_TRANSFORMS:
+        raise ConfigError("data.domain_b", domain_b, str(sorted(DOMAIN_TRANSFORMS)))
+    images, labels = digits_arrays(resolution)
+    perm = np.random.default_rng(DOMAIN_SPLIT_SEED).permutation(len(images))
+    idx_a, idx_b = np.sort(perm[: (len(images) + 1) // 2]), np.sort(perm[(len(images) + 1) // 2 :])
+    transform = DOMAIN_TRANSFORMS[domain_b][0]
+    b = np.ascontiguousarray(transform(images[idx_b]))
+    return images[idx_a], labels[idx_a], b, labels[idx_b]
+
+
+def digits_unpaired(resolution: int = 16, domain_b: str | None = None) -> Dataset:
+    """Unpaired domains A (digits) and B (``domain_b`` of other digits, default 'invert')."""
+    domain_b = domain_b or "invert"
+    a_np, label_a_np, b_np, label_b_np = digits_unpaired_arrays(resolution, domain_b)
+
+    def sample(key: jax.Array, batch_size: int) -> Batch:
+        key_a, key_b = jax.random.split(key)
+        idx_a = jax.random.choice(key_a, a_np.shape[0], (batch_size,), replace=False)
+        idx_b = jax.random.choice(key_b, b_np.shape[0], (batch_size,), replace=False)
+        return {
+            "a": jnp.asarray(a_np)[idx_a],
+            "label_a": jnp.asarray(label_a_np)[idx_a],
+            "b": jnp.asarray(b_np)[idx_b],
+            "label_b": jnp.asarray(label_b_np)[idx_b],
+        }
+
+    return Dataset("digits_unpaired", a_np.shape[1:], sample, 10)
+
+
 def host_dataset(cfg: Mapping[str, Any]) -> Dataset:
     """A ``tfds:`` or ``folder:`` dataset; its files are opened on first use."""
     source = input_pipeline.host_source(cfg)
@@ -151,6 +200,7 @@ DATASETS: dict[str, Callable[[Mapping[str, Any]], Dataset]] = {
     "ring8": lambda cfg: mixture("ring8", ring8_modes(), 0.01, cfg.get("num_points", 0)),
     "grid25": lambda cfg: mixture("grid25", grid25_modes(), 0.05, cfg.get("num_points", 0)),
     "digits": lambda cfg: digits(cfg.get("resolution", 16)),
+    "digits_unpaired": lambda cfg: digits_unpaired(cfg.get("resolution", 16), cfg.get("domain_b")),
 }
 
 
