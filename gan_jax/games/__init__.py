@@ -11,6 +11,8 @@ Each game is one module (``gan_jax.steps`` says what a game declares) with
 Adding a GAN variant is its module, its recipe in configs/ and a line here.
 
 - ``classic``: one G, one D, any objective and penalty of ``gan_jax.losses`` (the default).
+- ``cyclegan``: unpaired image-to-image translation, two generators and two PatchGAN critics
+  (Zhu et al. 2017).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from types import ModuleType
 
 import ml_collections
 
-from gan_jax.games import classic
+from gan_jax.games import classic, cyclegan
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
+    "cyclegan": cyclegan,
 }
 
 
