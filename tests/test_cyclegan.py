@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from configs import cyclegan as recipe
-from gan_jax import data, divergence, train
+from gan_jax import data, divergence, evaluate, train
 from gan_jax import run as runs
 from gan_jax.dispatch import make_dispatch
 from gan_jax.errors import ConfigError
@@ -32,6 +32,8 @@ def tiny_config(**overrides):
     cfg.train.batch_size, cfg.train.steps, cfg.train.log_every = 8, 2, 1
     cfg.train.sample_every, cfg.eval.every_steps, cfg.checkpoint.every_steps = 0, 0, 2
     cfg.game.pool_size = 12  # fills in two steps of 8, then swaps
+    cfg.eval.at_start = False
+    cfg.game.identity_weight = 5.0  # every term of the loss (the recipe has no identity loss)
     for dotted, value in overrides.items():
         node, *path = cfg, *dotted.split(".")
         for p in path[:-1]:
@@ -285,6 +287,7 @@ def test_check_rejects_what_cyclegan_cannot_train():
 # The loop.
 
 
+@pytest.mark.slow
 def test_end_to_end_train_sample_and_headline(tmp_path, digits_classifier):
     cfg = tiny_config()
     state = train.train_and_evaluate(cfg, tmp_path)
@@ -294,17 +297,27 @@ def test_end_to_end_train_sample_and_headline(tmp_path, digits_classifier):
     for name in ("g/adv_ab", "g/cycle_a", "g/identity_b", "d/a_real", "d/b_fake", "d/loss"):
         assert name in logged
     assert (tmp_path / "samples" / "step_0000002.png").is_file()
-    from gan_jax import sample
-
-    images = sample.draw(tmp_path, 10)
+    out = tmp_path / "translations.npy"
+    cli = [sys.executable, "-m", "gan_jax.sample", f"--workdir={tmp_path}", "--num=10"]
+    result = subprocess.run(cli + [f"--out={out}"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    images = np.load(out)
     assert images.shape == (10, 16, 16, 1) and np.all(np.abs(images) <= 1)
     run, loaded, step = runs.load_run(tmp_path)
     assert step == 2
     assert_states_equal(loaded, state)
-    scores = run.game.headline(run, loaded)
-    for name in ("class_preservation_ab", "class_preservation_ba", "cycle_l1", "cycle_l1_b"):
-        assert 0 <= scores[name] <= 2
-    assert scores["classifier_accuracy_a"] > 0.95 and scores["classifier_accuracy_b"] > 0.95
+    # The headline is the run's evaluation record (no feature extractor fits translations).
+    final = json.loads((tmp_path / "eval.json").read_text())
+    assert final == {"step": 2, **evaluate.evaluate_checkpoint(tmp_path)}
+    assert final == {
+        "step": 2,
+        **{f"headline/{k}": v for k, v in run.game.headline(run, loaded).items()},
+    }
+    for name in ("class_preservation_ab", "class_preservation_ba"):
+        assert 0 <= final[f"headline/{name}"] <= 1
+    assert 0 < final["headline/cycle_l1"] < 2 and 0 < final["headline/cycle_l1_b"] < 2
+    assert final["headline/classifier_accuracy_a"] > 0.95
+    assert final["headline/classifier_accuracy_b"] > 0.95
 
 
 def test_headline_of_the_true_transform_is_the_classifier_accuracy(digits_classifier):
@@ -326,6 +339,7 @@ def test_exact_resume_pool_included(tmp_path):
     assert_states_equal(resumed, straight)
 
 
+@pytest.mark.slow
 def test_two_steps_per_dispatch_equal_two_dispatches_of_one():
     run = runs.build_run(tiny_config())
     state = run.init_state(jax.random.key(0))
@@ -361,6 +375,7 @@ np.savez({out!r}, **leaves(state))
 """
 
 
+@pytest.mark.slow
 def test_eight_devices_match_one(tmp_path):
     out = tmp_path / "eight.npz"
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
