@@ -349,6 +349,7 @@ def test_two_steps_per_dispatch_equal_two_dispatches_of_one():
     for _ in range(2):
         state, guard, metrics = one(state, guard)
     assert int(double.step) == int(state.step) == 2
+    assert one._cache_size() == 1  # the pool's count is traced, not a Python int: one program
     assert_states_equal(double, state, rtol=1e-5, atol=1e-6)
     for k in metrics:
         np.testing.assert_allclose(double_metrics[k], metrics[k], rtol=1e-5, atol=1e-6)
