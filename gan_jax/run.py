@@ -133,14 +133,3 @@ def sample_images(
         for i in range(0, n, batch)
     ]
     return np.concatenate(chunks)
-
-
-def evaluation_record(run: Run, state: State, evaluator) -> dict | None:
-    """The evaluator's record of ``state`` (None: no evaluator) plus the game's headline
-    (``Game.headline``) as ``headline/<name>``; None when there is neither."""
-    record = (
-        {} if evaluator is None else evaluator(sample_images(run, state, evaluator.num_samples))
-    )
-    if run.game.headline is not None:
-        record.update({f"headline/{k}": v for k, v in run.game.headline(run, state).items()})
-    return record or None

@@ -40,7 +40,7 @@ from gan_jax.dispatch import make_dispatch
 from gan_jax.errors import WorkdirError
 from gan_jax.logger import RunLogger, format_duration
 from gan_jax.preemption import PreemptionRequest
-from gan_jax.run import Run, build_run, evaluation_record
+from gan_jax.run import Run, build_run, sample_images
 from gan_jax.steps import State
 
 
@@ -89,9 +89,9 @@ def prepare_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
 
 def run_evaluation(run: Run, state: State, evaluator, step: int, logger: RunLogger) -> dict | None:
     """Evaluate ``state`` on the run's fixed evaluation inputs and log the record."""
-    result = evaluation_record(run, state, evaluator)
-    if result is None:
+    if evaluator is None:
         return None
+    result = evaluator(sample_images(run, state, evaluator.num_samples))
     logger.log_eval(step, result)
     return result
 
