@@ -5,7 +5,7 @@
         [--variants=default|none|subpixel,flax,...] [--cpus=0] [--json=rows.json]
 
 For each workload the script starts one worker process per implementation: gan_jax's real
-training dispatch (``train.make_dispatch``, the call ``train_and_evaluate`` makes, with the
+training dispatch (``dispatch.make_dispatch``, the call ``train_and_evaluate`` makes, with the
 config's ``train.steps_per_dispatch``), gan_jax variants (``subpixel``: the transposed
 convolutions as four phase convolutions instead of XLA's own; ``conv_transpose``: flax's
 ConvTranspose in G; ``conv``: flax's Conv with XLA's own gradients in D; ``flax``: both;
@@ -158,15 +158,14 @@ def jax_run(workload: str, variant: str = "default"):
     """gan_jax's ``train.Run`` of a workload (dcgan32 and wgan_gp on uniform-noise images)."""
     import jax
 
-    from gan_jax import train
+    from gan_jax import runs
     from gan_jax.data import Dataset
-    from gan_jax.losses import get_objective
-    from gan_jax.models import MODELS
+    from gan_jax.games import GAMES
     from gan_jax.validation import validate
 
     cfg = jax_config(workload, variant)
     if workload not in ("dcgan32", "wgan_gp"):
-        return train.build_run(cfg)
+        return runs.build_run(cfg)
 
     def sample(key, n):
         x = jax.random.uniform(key, (n, *SYNTHETIC_SHAPE), minval=-1.0, maxval=1.0)
@@ -174,14 +173,14 @@ def jax_run(workload: str, variant: str = "default"):
 
     validate(cfg)
     dataset = Dataset("uniform32", SYNTHETIC_SHAPE, sample, 1)
-    g, d = MODELS[cfg.model.name](cfg.model, SYNTHETIC_SHAPE)
-    return train.Run(cfg, dataset, get_objective(cfg.objective), g, d)
+    return runs.Run(cfg, dataset, GAMES[cfg.game.name].build(cfg, dataset))
 
 
 def jax_worker(workload: str, variant: str) -> None:
     import jax
 
-    from gan_jax import divergence, sharding, train
+    from gan_jax import divergence, sharding
+    from gan_jax.dispatch import make_dispatch
 
     after_import = _rss_mb()["VmRSS"]
     run = jax_run(workload, variant)
@@ -190,7 +189,7 @@ def jax_worker(workload: str, variant: str) -> None:
     # As train_and_evaluate sets it up: a mesh over all devices, state and guard replicated.
     mesh = sharding.make_mesh()
     replicated = sharding.replicated(mesh)
-    dispatch = train.make_dispatch(run, k, mesh)
+    dispatch = make_dispatch(run, k, mesh)
     state = jax.jit(run.init_state, out_shardings=replicated)(jax.random.key(cfg.seed))
     guard = jax.jit(divergence.init_guard, out_shardings=replicated)()
     jax.block_until_ready(state)
@@ -216,9 +215,7 @@ def jax_worker(workload: str, variant: str) -> None:
         size = mem.temp_size_in_bytes + mem.argument_size_in_bytes
         size += mem.output_size_in_bytes - mem.alias_size_in_bytes
         # FLOPs of one update, by XLA's cost analysis of a one-update program.
-        one = (
-            compiled if k == 1 else train.make_dispatch(run, 1, mesh).lower(state, guard).compile()
-        )
+        one = compiled if k == 1 else make_dispatch(run, 1, mesh).lower(state, guard).compile()
         return {
             "xla_buffers_mb": size / 2**20,
             "gflop_per_step": one.cost_analysis()["flops"] / 1e9,

@@ -3,8 +3,8 @@
     python experiments/checkpoint_overhead.py [--config=configs/default.py]
         [--rounds=2] [--segments=1] [--every=N]
 
-Trains the config's model with the trainer's own pieces (``train.make_dispatch``: the sharded
-train step, batches sampled in the call and the guard update; ``train.save_checkpoint``) and
+Trains the config's model with the trainer's own pieces (``dispatching.make_dispatch``: the sharded
+train step, batches sampled in the call and the guard update; ``resume.save``) and
 alternates stretches of ``--segments`` x ``checkpoint.every_steps`` steps with and without a
 checkpoint at the end of every segment. Each stretch is timed end to end, including
 ``wait_until_finished`` for its last save, so background writes that spill past a stretch are
@@ -30,7 +30,8 @@ import jax  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from gan_jax import checkpointing, divergence, sharding, train  # noqa: E402
+from gan_jax import checkpointing, divergence, resume, runs, sharding  # noqa: E402
+from gan_jax import dispatch as dispatching  # noqa: E402
 
 config_flags.DEFINE_config_file("config", str(REPO / "configs/default.py"), "Config to measure.")
 flags.DEFINE_integer("rounds", 2, "Pairs of (without, with) stretches.")
@@ -45,13 +46,13 @@ def main(argv) -> None:
     config = FLAGS.config
     every = FLAGS.every or config.checkpoint.every_steps
     tc = config.train
-    run = train.build_run(config)
+    run = runs.build_run(config)
     mesh = sharding.make_mesh()
     replicated = sharding.replicated(mesh)
     root = jax.random.key(config.seed)
     # As in train._train: one dispatch per step (the sharded step, in-call batches, the guard).
     state = jax.jit(run.init_state, out_shardings=replicated)(root)
-    dispatch = train.make_dispatch(run, 1, mesh)
+    dispatch = dispatching.make_dispatch(run, 1, mesh)
     guard = jax.jit(divergence.init_guard, out_shardings=replicated)()
 
     workdir = tempfile.mkdtemp(prefix="ckpt_overhead_")
@@ -70,7 +71,7 @@ def main(argv) -> None:
             # save alone (in a real run the drain costs one step's worth of dispatch overlap).
             jax.block_until_ready(state)
             t = time.perf_counter()
-            train.save_checkpoint(mgr, step, state, guard, metrics, config)
+            resume.save(mgr, step, state, guard, metrics, config)
             blocking.append(time.perf_counter() - t)
 
     # Warm-up: compile the step and pay the first save's one-off costs (Orbax threads, the
@@ -80,7 +81,7 @@ def main(argv) -> None:
     jax.block_until_ready(state)
     warm_steps = time.perf_counter() - t
     t = time.perf_counter()
-    train.save_checkpoint(mgr, step, state, guard, metrics, config, wait=True)
+    resume.save(mgr, step, state, guard, metrics, config, wait=True)
     first_save = time.perf_counter() - t
     blocking.clear()
 

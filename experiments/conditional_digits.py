@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from gan_jax import classifier, train  # noqa: E402
+from gan_jax import classifier, runs, train  # noqa: E402
 from gan_jax.errors import GanJaxError  # noqa: E402
 
 config_flags.DEFINE_config_file("config", str(REPO / "configs/cgan.py"), "Conditional config.")
@@ -42,7 +42,8 @@ def class_accuracy(run, state, clf, per_class: int) -> dict:
     """Fraction of generated samples the classifier assigns to their requested class."""
     k = run.num_classes
     labels = jnp.repeat(jnp.arange(k, dtype=jnp.int32), per_class)
-    images = train.sample_images(run, state, k * per_class, labels=labels)
+    inputs = run.eval_inputs(k * per_class, labels=labels)
+    images = runs.sample_images(run, state, k * per_class, inputs=inputs)
     predicted = np.argmax(clf.logits_and_features(images)[0], axis=1)
     hits = predicted == np.asarray(labels)
     per = {str(c): float(hits[c * per_class : (c + 1) * per_class].mean()) for c in range(k)}
@@ -60,7 +61,7 @@ def main(argv):
     except GanJaxError as e:
         sys.exit(f"gan_jax: {e}")
     train_s = time.perf_counter() - t0
-    run = train.build_run(config)
+    run = runs.build_run(config)
     clf = classifier.digits_classifier(config.data.resolution)
     result = {
         "config": config.to_dict(),
@@ -70,11 +71,11 @@ def main(argv):
         "classifier_heldout_accuracy": clf.protocol.get("heldout_accuracy"),
         "target": TARGET,
     }
-    generators = {"ema": state} if state.g_ema else {}
-    generators["live"] = state.replace(g_ema={})
+    generators = {"ema": state} if state.ema else {}
+    generators["live"] = state.replace(ema={})
     for name, s in generators.items():
         result[name] = class_accuracy(run, s, clf, FLAGS.per_class)
-    main_name = "ema" if state.g_ema else "live"
+    main_name = "ema" if state.ema else "live"
     print(f"conditional digits after {result['steps']} steps ({train_s:.0f}s wall):")
     for name in generators:
         r = result[name]

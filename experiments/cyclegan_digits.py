@@ -31,8 +31,7 @@ from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from gan_jax import classifier, data, plotting, train  # noqa: E402
-from gan_jax import run as runs  # noqa: E402
+from gan_jax import classifier, data, plotting, runs, train  # noqa: E402
 from gan_jax.errors import GanJaxError  # noqa: E402
 from gan_jax.games import cyclegan  # noqa: E402
 

@@ -14,9 +14,9 @@ global batch 64):
   decoded arrays), and ``folder``: ``--examples`` random PNGs of the dataset's stored size
   written to a temp folder and read through ``folder:`` (PIL decodes each PNG: the per-image
   work a prepared TFDS dataset also does, minus the ArrayRecord read);
-- train step: the trainer's fed dispatch (``train.make_dispatch``) on batches already on the
+- train step: the trainer's fed dispatch (``dispatching.make_dispatch``) on batches already on the
   device, ``--steps`` updates after compiling;
-- both: the trainer's loop body, ``train.feed`` then the dispatch, so the pipeline's threads and
+- both: the trainer's loop body, ``resume.feed`` then the dispatch, so the pipeline's threads and
   the step share the CPU as they do in training.
 
 Images per second counts real images consumed: batch_size * d_steps per generator update.
@@ -40,7 +40,8 @@ from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from gan_jax import divergence, input_pipeline, sharding, train  # noqa: E402
+from gan_jax import dispatch as dispatching  # noqa: E402
+from gan_jax import divergence, input_pipeline, resume, runs, sharding  # noqa: E402
 from gan_jax.data import get_dataset  # noqa: E402
 
 config_flags.DEFINE_config_file(
@@ -91,14 +92,14 @@ def write_folder(root: pathlib.Path, n: int, shape: tuple[int, ...]) -> None:
 
 def time_training(config, steps: int) -> tuple[float, float, float]:
     """(compile seconds, step-alone images/s, feed-and-step images/s)."""
-    run = train.build_run(config)
+    run = runs.build_run(config)
     mesh = sharding.make_mesh()
     replicated = sharding.replicated(mesh)
     state = jax.jit(run.init_state, out_shardings=replicated)(jax.random.key(config.seed))
     guard = jax.jit(divergence.init_guard, out_shardings=replicated)()
-    dispatch = train.make_dispatch(run, 1, mesh)
+    dispatch = dispatching.make_dispatch(run, 1, mesh)
     host_input = make_input(config)
-    batches = train.feed(host_input, 1, mesh)
+    batches = resume.feed(host_input, 1, mesh)
     t = time.perf_counter()
     state, guard, metrics = dispatch(state, guard, batches)
     jax.block_until_ready(metrics)
@@ -112,7 +113,7 @@ def time_training(config, steps: int) -> tuple[float, float, float]:
 
     t = time.perf_counter()
     for _ in range(steps):
-        state, guard, metrics = dispatch(state, guard, train.feed(host_input, 1, mesh))
+        state, guard, metrics = dispatch(state, guard, resume.feed(host_input, 1, mesh))
     jax.block_until_ready(metrics)
     both = steps * images_per_update(config) / (time.perf_counter() - t)
     return compile_s, alone, both

@@ -46,10 +46,11 @@ from absl import app, flags, logging
 
 from gan_jax import checkpointing, divergence, metrics, xla_cpu
 from gan_jax.data import get_dataset
+from gan_jax.dispatch import make_dispatch
 from gan_jax.losses import OBJECTIVES
+from gan_jax.runs import Run, build_run
 from gan_jax.sample import draw
-from gan_jax.steps import GANState, generate
-from gan_jax.train import Run, build_run, make_dispatch
+from gan_jax.steps import State
 
 DATASETS = ("ring8", "grid25")
 NUM_EVAL_SAMPLES = 2500  # GAN-NOTES / VEEGAN / PacGAN protocol
@@ -179,10 +180,10 @@ def train_seeds(
     chunk: int | None = None,
     log=print,
     on_chunk=None,
-) -> tuple[Run, GANState, dict[str, Any]]:
+) -> tuple[Run, State, dict[str, Any]]:
     """Train one run per seed in a single vmapped program; returns the stacked final states.
 
-    The program is the trainer's own dispatch (``gan_jax.train.make_dispatch``: ``chunk``
+    The program is the trainer's own dispatch (``gan_jax.dispatch.make_dispatch``: ``chunk``
     generator updates per call, default ``train.steps_per_dispatch``, real batches sampled in
     the call) under ``jax.vmap`` over the seeds' states, divergence guards and data streams, so
     seed s is exactly the run ``train_and_evaluate`` does for ``config.seed = s``. ``on_chunk``,
@@ -240,15 +241,13 @@ def train_seeds(
     return run, states, timing
 
 
-def seed_samples(run: Run, states: GANState, seeds: Sequence[int], num: int) -> np.ndarray:
-    """(S, num, 2) samples of every seed from its own evaluation noise (``Run.fixed_noise``)."""
-    z = jnp.stack(
-        [
-            dataclasses.replace(run, config=seed_config(run.config, s)).fixed_noise(num)
-            for s in seeds
-        ]
-    )
-    return np.asarray(jax.jit(jax.vmap(generate))(states, z))
+def seed_samples(run: Run, states: State, seeds: Sequence[int], num: int) -> np.ndarray:
+    """(S, num, 2) samples of every seed from its own evaluation inputs (``Run.eval_inputs``)."""
+    inputs = [
+        dataclasses.replace(run, config=seed_config(run.config, s)).eval_inputs(num) for s in seeds
+    ]
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *inputs)
+    return np.asarray(jax.jit(jax.vmap(run.game.generate))(states, stacked))
 
 
 def seed_config(config: ml_collections.ConfigDict, seed: int) -> ml_collections.ConfigDict:
@@ -260,7 +259,7 @@ def seed_config(config: ml_collections.ConfigDict, seed: int) -> ml_collections.
 
 def save_seed_runs(
     config: ml_collections.ConfigDict,
-    states: GANState,
+    states: State,
     seeds: Sequence[int],
     root: pathlib.Path,
 ) -> list[pathlib.Path]:

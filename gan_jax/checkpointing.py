@@ -44,12 +44,20 @@ STATE, CONFIG, DATA = "state", "config", "data"
 TMP_SUFFIX = ".orbax-checkpoint-tmp"
 
 # Config keys whose change on resume is refused: they change the shapes in the saved state
-# (model.*: widths, depths, z_dim, norms, upsampling; data.resolution; the optimiser kind, which
-# sets the optimiser-state layout) or the data the run learns from (data.name). Every other key
-# (learning rates, train.steps, batch size, logging and checkpoint intervals) may change; the
-# trainer logs each change. Any layout change these prefixes miss is still caught by comparing
-# the checkpoint's array metadata with the new state (``layout_differences``).
-REFUSED_ON_RESUME = ("model.", "data.name", "data.resolution", "optim.g.name", "optim.d.name")
+# (game.name: the networks and players; model.*: widths, depths, z_dim, norms, upsampling;
+# data.resolution; the optimiser kind, which sets the optimiser-state layout) or the data the
+# run learns from (data.name). Every other key (learning rates, train.steps, batch size, logging
+# and checkpoint intervals) may change; the trainer logs each change. Any layout change these
+# prefixes miss is still caught by comparing the checkpoint's array metadata with the new state
+# (``layout_differences``).
+REFUSED_ON_RESUME = (
+    "model.",
+    "game.name",
+    "data.name",
+    "data.resolution",
+    "optim.g.name",
+    "optim.d.name",
+)
 # Exceptions to REFUSED_ON_RESUME: the compute dtype leaves the (float32) state as it is.
 ALLOWED_ON_RESUME = ("model.dtype",)
 
@@ -172,9 +180,9 @@ def restore(
         try:
             config = mgr.restore(s, args=ocp.args.Composite(**{CONFIG: ocp.args.JsonRestore()}))
             config = config[CONFIG]
-            abstract = abstract_state_for(config)
             items = mgr.metadata(s).item_metadata
             refuse_old_layout(items[STATE].tree, s, mgr.directory)
+            abstract = abstract_state_for(config)
             differences = layout_differences(abstract, items[STATE].tree)
             if differences:
                 raise CheckpointError(

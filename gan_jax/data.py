@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import input_pipeline
+from gan_jax import input_pipeline, schema
 from gan_jax.errors import ConfigError
 from gan_jax.input_pipeline import HostSource
 
@@ -146,6 +146,16 @@ DOMAIN_TRANSFORMS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] 
 }
 # The fixed split of digits_unpaired into its A and B halves (one split for every run seed).
 DOMAIN_SPLIT_SEED = 0
+_DOMAIN_B = schema.choice("invert", DOMAIN_TRANSFORMS, "digits_unpaired: domain B's transform")
+
+
+def _check_unpaired_batch(config) -> None:
+    if config.train.batch_size > 1797 // 2:
+        raise ConfigError(
+            "train.batch_size",
+            config.train.batch_size,
+            f"<= {1797 // 2} (digits_unpaired draws each domain's images without replacement)",
+        )
 
 
 def digits_unpaired_arrays(
@@ -163,9 +173,8 @@ def digits_unpaired_arrays(
     return images[idx_a], labels[idx_a], b, labels[idx_b]
 
 
-def digits_unpaired(resolution: int = 16, domain_b: str | None = None) -> Dataset:
-    """Unpaired domains A (digits) and B (``domain_b`` of other digits, default 'invert')."""
-    domain_b = domain_b or "invert"
+def digits_unpaired(resolution: int = 16, domain_b: str = "invert") -> Dataset:
+    """Unpaired domains A (digits) and B (``domain_b`` of other digits)."""
     a_np, label_a_np, b_np, label_b_np = digits_unpaired_arrays(resolution, domain_b)
 
     def sample(key: jax.Array, batch_size: int) -> Batch:
@@ -195,20 +204,107 @@ def host_dataset(cfg: Mapping[str, Any]) -> Dataset:
     return Dataset(cfg["name"], source.shape, sample, source.num_classes, host=source)
 
 
-# data.name -> builder taking the `data` config block.
-DATASETS: dict[str, Callable[[Mapping[str, Any]], Dataset]] = {
-    "ring8": lambda cfg: mixture("ring8", ring8_modes(), 0.01, cfg.get("num_points", 0)),
-    "grid25": lambda cfg: mixture("grid25", grid25_modes(), 0.05, cfg.get("num_points", 0)),
-    "digits": lambda cfg: digits(cfg.get("resolution", 16)),
-    "digits_unpaired": lambda cfg: digits_unpaired(cfg.get("resolution", 16), cfg.get("domain_b")),
+@dataclasses.dataclass(frozen=True)
+class DatasetEntry:
+    """A dataset of the registry: its builder, the ``data.*`` keys it reads, its kind.
+
+    Attributes:
+      build: the `data` config block -> Dataset.
+      keys: its keys of the `data` block (beyond ``name``), with defaults and checks.
+      kind: 'points' (2D mixtures) or 'images'.
+      check: optional ``config -> None`` for a combination it cannot serve.
+    """
+
+    build: Callable[[Mapping[str, Any]], Dataset]
+    keys: schema.Spec
+    kind: str
+    check: Callable[[Any], None] | None = None
+
+
+_NUM_POINTS = schema.non_negative_int(
+    0, "a fixed training set of this many points; 0: an endless stream"
+)
+_RESOLUTION = schema.positive_int(16, "image side in pixels (images are resized to it)")
+
+
+def _check_digits_batch(config) -> None:
+    if config.train.batch_size * config.train.d_steps > 1797:
+        raise ConfigError(
+            "train.batch_size",
+            config.train.batch_size,
+            "batch_size * d_steps <= 1797 (digits draws each step's images without replacement)",
+        )
+
+
+# data.name -> its entry; 'tfds:<name>' and 'folder:<path>' are HOST_DATASET.
+DATASETS: dict[str, DatasetEntry] = {
+    "ring8": DatasetEntry(
+        lambda cfg: mixture("ring8", ring8_modes(), 0.01, cfg["num_points"]),
+        {"num_points": _NUM_POINTS},
+        "points",
+    ),
+    "grid25": DatasetEntry(
+        lambda cfg: mixture("grid25", grid25_modes(), 0.05, cfg["num_points"]),
+        {"num_points": _NUM_POINTS},
+        "points",
+    ),
+    "digits": DatasetEntry(
+        lambda cfg: digits(cfg["resolution"]),
+        {"resolution": _RESOLUTION},
+        "images",
+        check=_check_digits_batch,
+    ),
+    "digits_unpaired": DatasetEntry(
+        lambda cfg: digits_unpaired(cfg["resolution"], cfg["domain_b"]),
+        {"resolution": _RESOLUTION, "domain_b": _DOMAIN_B},
+        "images",
+        check=_check_unpaired_batch,
+    ),
 }
+HOST_DATASET = DatasetEntry(
+    lambda cfg: host_dataset(cfg),
+    {
+        "resolution": _RESOLUTION,
+        "tfds_data_dir": schema.string(
+            "", "'' = TFDS's default ($TFDS_DATA_DIR or ~/tensorflow_datasets)"
+        ),
+        "split": schema.string("train", "the TFDS split read"),
+        "num_threads": schema.non_negative_int(4, "grain threads decoding and resizing"),
+        "prefetch": schema.non_negative_int(8, "train steps' batches prepared ahead"),
+    },
+    "images",
+)
+
+
+def entry(name: str) -> DatasetEntry:
+    """The registry entry of ``data.name`` (host datasets share one); ConfigError if unknown."""
+    if input_pipeline.is_host_dataset(name):
+        if name in (input_pipeline.TFDS_PREFIX, input_pipeline.FOLDER_PREFIX):
+            raise ConfigError("data.name", name, f"'{name}' followed by a dataset name or path")
+        return HOST_DATASET
+    if name not in DATASETS:
+        allowed = sorted(DATASETS) + [
+            f"{input_pipeline.TFDS_PREFIX}<name>[/<config>]",
+            f"{input_pipeline.FOLDER_PREFIX}<path>",
+        ]
+        raise ConfigError("data.name", name, str(allowed))
+    return DATASETS[name]
+
+
+def default_block():
+    """The `data` config block: ``name`` and every dataset's keys at their defaults."""
+    name = {"name": schema.string("digits", "the dataset")}
+    return schema.defaults(name, *(e.keys for e in DATASETS.values()), HOST_DATASET.keys)
+
+
+def check(config) -> None:
+    """ConfigError on a bad ``data.*`` value: the name, the keys its dataset reads."""
+    dataset = entry(config.data.name)
+    schema.check_block("data", config.data, dataset.keys)
+    if dataset.check is not None:
+        dataset.check(config)
 
 
 def get_dataset(cfg: Mapping[str, Any]) -> Dataset:
     """The dataset named by ``cfg['name']`` (the `data` config block)."""
-    name = cfg["name"]
-    if input_pipeline.is_host_dataset(name):
-        return host_dataset(cfg)
-    if name not in DATASETS:
-        raise KeyError(f"data.name={name!r}; allowed: {sorted(DATASETS)}, 'tfds:...', 'folder:...'")
-    return DATASETS[name](cfg)
+    return entry(cfg["name"]).build(cfg)

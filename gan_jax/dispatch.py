@@ -17,7 +17,7 @@ import jax
 from jax.sharding import Mesh
 
 from gan_jax import divergence, sharding, steps, xla_cpu
-from gan_jax.run import Run
+from gan_jax.runs import Run
 
 # Model families whose multi-step dispatch is a rolled lax.scan; all others are unrolled.
 ROLLED_MODELS = ("mlp", "pacgan_mlp")

@@ -23,21 +23,21 @@ FLAGS = flags.FLAGS
 
 def evaluate_checkpoint(workdir: str | pathlib.Path, num_samples: int | None = None) -> dict:
     """The evaluation record of the latest checkpoint in ``workdir`` (``{'step': ..., ...}``)."""
-    from gan_jax import evaluation
+    from gan_jax import evaluation, runs
     from gan_jax.errors import GanJaxError
-    from gan_jax.run import load_run, sample_images
 
-    run, state, step = load_run(workdir)
+    run, state, step = runs.load_run(workdir)
     eval_cfg = dict(run.config.eval)
     if num_samples is not None:
         eval_cfg["num_samples"] = num_samples
     evaluator = evaluation.make_evaluator(run.dataset, eval_cfg)
-    if evaluator is None:
+    record = runs.evaluate(run, state, evaluator)
+    if record is None:
         raise GanJaxError(
             f"data.name={run.config.data.name!r} has no evaluation protocol "
             f"(eval.extractor={run.config.eval.extractor!r})"
         )
-    return {"step": int(step), **evaluator(sample_images(run, state, evaluator.num_samples))}
+    return {"step": int(step), **record}
 
 
 def main(argv):

@@ -26,11 +26,32 @@ from typing import Any
 
 import numpy as np
 
-from gan_jax import classifier, metrics
+from gan_jax import classifier, metrics, schema
 from gan_jax.data import Dataset, digits_arrays
 from gan_jax.errors import ConfigError
 
 EXTRACTORS = ("auto", "modes", "digits_cnn", "inception_v3", "none")
+# The extractor keys of the `eval` block, declared here where they are read (gan_jax/schema.py).
+KEYS: schema.Spec = {
+    # 'auto': mode metrics on 2D data, the digits classifier (gan_jax.classifier) on digits.
+    "extractor": schema.choice("auto", EXTRACTORS, "the feature extractor"),
+    "cache_dir": schema.string("", "where extractors are cached; '': $GAN_JAX_CACHE or ~/.cache"),
+    # eval.extractor='inception_v3' (RGB data; see gan_jax/inception.py): an .npz of
+    # pytorch-fid's Inception weights, which cannot be downloaded here.
+    "inception_weights": schema.string("", "inception_v3: .npz of pytorch-fid's weights"),
+}
+
+
+def check(eval_config: Mapping[str, Any]) -> None:
+    """ConfigError on a bad extractor key of the `eval` block."""
+    schema.check_block("eval", eval_config, KEYS)
+    if eval_config["extractor"] == "inception_v3" and not eval_config["inception_weights"]:
+        raise ConfigError(
+            "eval.inception_weights",
+            eval_config["inception_weights"],
+            "the path of an .npz of pytorch-fid's Inception weights with "
+            "eval.extractor='inception_v3' (they cannot be downloaded here)",
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,14 +165,14 @@ def inception_evaluator(
 
 def make_evaluator(dataset: Dataset, eval_config: Mapping[str, Any]) -> Evaluator | None:
     """The evaluator ``eval_config`` (the ``eval`` block) asks for; None for ``none``."""
-    extractor = resolve_extractor(dataset, eval_config.get("extractor", "auto"))
-    num_samples = int(eval_config.get("num_samples", 2500))
+    extractor = resolve_extractor(dataset, eval_config["extractor"])
+    num_samples = int(eval_config["num_samples"])
     if extractor == "modes":
         return mode_evaluator(dataset, num_samples)
     if extractor == "digits_cnn":
-        return digits_evaluator(dataset, num_samples, eval_config.get("cache_dir") or None)
+        return digits_evaluator(dataset, num_samples, eval_config["cache_dir"] or None)
     if extractor == "inception_v3":
-        return inception_evaluator(dataset, num_samples, eval_config.get("inception_weights", ""))
+        return inception_evaluator(dataset, num_samples, eval_config["inception_weights"])
     return None
 
 

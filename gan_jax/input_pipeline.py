@@ -210,10 +210,10 @@ def folder_source(path: str, resolution: int) -> HostSource:
 
 def host_source(cfg: Mapping[str, Any]) -> HostSource:
     """The source named by the ``data`` config block's ``name`` ('tfds:...' or 'folder:...')."""
-    name, resolution = cfg["name"], cfg.get("resolution", 32)
+    name, resolution = cfg["name"], cfg["resolution"]
     if name.startswith(TFDS_PREFIX):
         spec = name[len(TFDS_PREFIX) :]
-        data_dir, split = cfg.get("tfds_data_dir", ""), cfg.get("split", "train")
+        data_dir, split = cfg["tfds_data_dir"], cfg["split"]
         return tfds_source(spec, resolution, data_dir, split)
     return folder_source(name[len(FOLDER_PREFIX) :], resolution)
 

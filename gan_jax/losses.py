@@ -49,6 +49,7 @@ import chex
 import jax
 import jax.numpy as jnp
 
+from gan_jax import schema
 from gan_jax.errors import ConfigError
 
 Array = jax.Array
@@ -399,22 +400,51 @@ OBJECTIVES: dict[str, Objective] = {
 }
 
 
-def get_objective(cfg: Mapping[str, Any]) -> Objective:
-    """The objective named by ``cfg['name']`` with its hyper-parameters and penalty bound.
+# The keys of the `objective` config block, declared by what reads them (gan_jax/schema.py).
+OBJECTIVE_KEYS: dict[str, schema.Spec] = {
+    "wasserstein": {
+        "clip": schema.positive(0.01, "wasserstein: critic weights clipped to [-clip, clip]")
+    },
+    "wasserstein_gp": {"gp_weight": schema.positive(10.0, "wasserstein_gp: lambda")},
+    # least_squares targets: D(real) -> b, D(fake) -> a, G wants D(fake) -> c (Mao et al.).
+    "least_squares": {
+        "ls_a": schema.number(0.0, "least_squares: D(fake) -> a"),
+        "ls_b": schema.number(1.0, "least_squares: D(real) -> b"),
+        "ls_c": schema.number(1.0, "least_squares: G wants D(fake) -> c"),
+    },
+}
+PENALTY_KEYS: dict[str, schema.Spec] = {
+    name: {
+        "penalty_weight": schema.positive(
+            10.0, "lambda, or gamma for r1 / r2 (whose penalty is gamma / 2 * E||grad D||^2)"
+        )
+    }
+    for name in PENALTIES
+}
+PENALTY_KEYS["dragan"] = {
+    **PENALTY_KEYS["dragan"],
+    "dragan_c": schema.positive(0.5, "dragan: scale of the perturbation of real data"),
+}
+BLOCK_KEYS: schema.Spec = {
+    "name": schema.choice("non_saturating", OBJECTIVES, "the objective (OBJECTIVES)"),
+    "penalty": schema.choice(
+        "none",
+        PENALTY_NAMES,
+        "a penalty on the critic's input gradient, composable with every objective but "
+        "wasserstein_gp (which has its own)",
+    ),
+}
 
-    Recognised keys besides ``name``: ``clip`` (wasserstein), ``gp_weight`` (wasserstein_gp),
-    ``ls_a``, ``ls_b``, ``ls_c`` (least_squares), and for every objective ``penalty`` (one of
-    PENALTY_NAMES, default 'none'), ``penalty_weight`` (lambda, or gamma for r1 / r2; default 10)
-    and ``dragan_c`` (default 0.5). 'wasserstein_gp' carries its own penalty, so it takes
-    ``penalty='none'`` only ('wasserstein' with ``penalty='gp'`` is the same objective). Missing
-    keys keep the defaults. Raises ConfigError on a name or combination that is not allowed.
-    """
-    name = cfg["name"]
-    if name not in OBJECTIVES:
-        raise ConfigError("objective.name", name, str(sorted(OBJECTIVES)))
-    penalty = cfg.get("penalty", "none")
-    if penalty not in PENALTY_NAMES:
-        raise ConfigError("objective.penalty", penalty, str(list(PENALTY_NAMES)))
+
+def default_block():
+    """The `objective` config block: every objective's and penalty's keys at their defaults."""
+    return schema.defaults(BLOCK_KEYS, *OBJECTIVE_KEYS.values(), *PENALTY_KEYS.values())
+
+
+def check(cfg: Mapping[str, Any]) -> None:
+    """ConfigError on a bad ``objective.*`` value: the name, the penalty, the keys they read."""
+    schema.check_block("objective", cfg, BLOCK_KEYS)
+    name, penalty = cfg["name"], schema.value(cfg, BLOCK_KEYS, "penalty")
     if name == "wasserstein_gp" and penalty != "none":
         raise ConfigError(
             "objective.penalty",
@@ -422,21 +452,45 @@ def get_objective(cfg: Mapping[str, Any]) -> Objective:
             "'none' with objective.name='wasserstein_gp' (its gradient penalty is built in); "
             "use objective.name='wasserstein' to choose the penalty",
         )
+    schema.check_block("objective", cfg, OBJECTIVE_KEYS.get(name, {}))
+    schema.check_block("objective", cfg, PENALTY_KEYS.get(penalty, {}))
+
+
+def penalised(cfg: Mapping[str, Any]) -> bool:
+    """Whether the objective block puts a penalty on the critic's input gradient."""
+    return cfg["name"] == "wasserstein_gp" or schema.value(cfg, BLOCK_KEYS, "penalty") != "none"
+
+
+def get_objective(cfg: Mapping[str, Any]) -> Objective:
+    """The objective named by ``cfg['name']`` with its hyper-parameters and penalty bound.
+
+    ``cfg`` is the `objective` block (``default_block`` has every key): ``clip``
+    (wasserstein), ``gp_weight`` (wasserstein_gp), ``ls_a``, ``ls_b``, ``ls_c`` (least_squares),
+    and for every objective ``penalty`` (one of PENALTY_NAMES), ``penalty_weight`` (lambda, or
+    gamma for r1 / r2) and ``dragan_c``. 'wasserstein_gp' carries its own penalty, so it takes
+    ``penalty='none'`` only ('wasserstein' with ``penalty='gp'`` is the same objective). A key
+    the block lacks takes its declared default. Raises ConfigError on a value or combination
+    that is not allowed.
+    """
+    check(cfg)
+    name, penalty = cfg["name"], schema.value(cfg, BLOCK_KEYS, "penalty")
     obj = OBJECTIVES[name]
-    get = cfg.get
+    get = functools.partial(schema.value, cfg, OBJECTIVE_KEYS.get(name, {}))
     if name == "wasserstein":
-        obj = dataclasses.replace(obj, weight_clip=float(get("clip", obj.weight_clip)))
+        obj = dataclasses.replace(obj, weight_clip=float(get("clip")))
     elif name == "wasserstein_gp":
-        penalty_fn = functools.partial(gradient_penalty, weight=float(get("gp_weight", 10.0)))
+        penalty_fn = functools.partial(gradient_penalty, weight=float(get("gp_weight")))
         obj = dataclasses.replace(obj, penalty=penalty_fn)
     elif name == "least_squares":
-        a, b, c = (float(get(k, d)) for k, d in (("ls_a", 0.0), ("ls_b", 1.0), ("ls_c", 1.0)))
+        a, b, c = (float(get(k)) for k in ("ls_a", "ls_b", "ls_c"))
         obj = dataclasses.replace(
             obj,
             d_loss=functools.partial(least_squares_d_loss, a=a, b=b),
             g_loss=fake_only(functools.partial(least_squares_g_loss, c=c)),
         )
     if penalty != "none":
-        weight, dragan_c = float(get("penalty_weight", 10.0)), float(get("dragan_c", 0.5))
-        obj = dataclasses.replace(obj, penalty=make_penalty(penalty, weight, dragan_c))
+        get = functools.partial(schema.value, cfg, PENALTY_KEYS[penalty])
+        extra = {"dragan_c": float(get("dragan_c"))} if penalty == "dragan" else {}
+        weight = float(get("penalty_weight"))
+        obj = dataclasses.replace(obj, penalty=make_penalty(penalty, weight, **extra))
     return obj

@@ -21,14 +21,43 @@ from typing import Any
 
 import optax
 
+from gan_jax import schema
+from gan_jax.errors import ConfigError
+
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULES = ("constant", "cosine", "linear")
+
+# The keys of an `optim.<block>`, declared here where they are read (gan_jax/schema.py).
+KEYS: schema.Spec = {
+    "name": schema.choice("adam", OPTIMIZERS, "the optimiser"),
+    "lr": schema.positive(2e-4, "learning rate (the peak of a schedule)"),
+    "b1": schema.unit_interval(0.5, "adam: beta1 (DCGAN 0.5; WGAN-GP, SNGAN 0)"),
+    "b2": schema.unit_interval(0.999, "adam: beta2 (DCGAN 0.999; WGAN-GP, SNGAN 0.9)"),
+    # 'constant', or 'cosine' / 'linear': lr decays to 0 over decay_steps of this optimiser's own
+    # updates (the critic makes train.d_steps per generator update).
+    "schedule": schema.choice("constant", SCHEDULES, "the learning-rate schedule"),
+    "decay_steps": schema.non_negative_int(0, "updates over which a schedule decays lr to 0"),
+}
+
+
+def default_block():
+    """An `optim.<block>` config block at its defaults (Adam, lr 2e-4, betas 0.5 / 0.999)."""
+    return schema.defaults(KEYS)
+
+
+def check(prefix: str, cfg: Mapping[str, Any]) -> None:
+    """ConfigError on a bad value of the `optim` block ``prefix`` (e.g. 'optim.d')."""
+    schema.check_block(prefix, cfg, KEYS)
+    if cfg["schedule"] != "constant" and not cfg["decay_steps"] > 0:
+        raise ConfigError(
+            f"{prefix}.decay_steps", cfg["decay_steps"], "a positive integer with a schedule"
+        )
 
 
 def learning_rate(cfg: Mapping[str, Any]) -> float | optax.Schedule:
     """The block's learning rate: a constant or a schedule of the optimiser's update count."""
     lr = float(cfg["lr"])
-    schedule = cfg.get("schedule", "constant")
+    schedule = schema.value(cfg, KEYS, "schedule")
     if schedule == "constant":
         return lr
     if schedule == "cosine":
@@ -42,7 +71,8 @@ def make_optimizer(cfg: Mapping[str, Any]) -> optax.GradientTransformation:
     """The optimiser of one config block (``optim.g`` or ``optim.d``)."""
     name, lr = cfg["name"], learning_rate(cfg)
     if name == "adam":
-        return optax.adam(lr, b1=float(cfg.get("b1", 0.9)), b2=float(cfg.get("b2", 0.999)))
+        b1, b2 = (float(schema.value(cfg, KEYS, b)) for b in ("b1", "b2"))
+        return optax.adam(lr, b1=b1, b2=b2)
     if name == "rmsprop":
         # PyTorch's RMSprop (the WGAN reference code) uses decay 0.99, eps 1e-8 outside the sqrt.
         return optax.rmsprop(lr, decay=0.99, eps=1e-8, eps_in_sqrt=False)

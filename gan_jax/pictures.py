@@ -18,7 +18,7 @@ from PIL import Image
 
 from gan_jax import metrics, plotting, steps
 from gan_jax.logger import RunLogger
-from gan_jax.run import Run, sample_images
+from gan_jax.runs import Run, sample_images
 
 
 @jax.jit

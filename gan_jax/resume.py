@@ -19,7 +19,7 @@ from jax.sharding import Mesh
 
 from gan_jax import checkpointing, divergence, input_pipeline, sharding
 from gan_jax.errors import DivergenceError
-from gan_jax.run import Run
+from gan_jax.runs import Run
 from gan_jax.steps import State
 
 

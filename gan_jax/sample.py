@@ -18,7 +18,7 @@ import numpy as np
 from absl import app, flags
 
 from gan_jax.errors import GanJaxError
-from gan_jax.run import load_run, sample_images
+from gan_jax.runs import load_run, sample_images
 
 flags.DEFINE_string("workdir", None, "Run directory holding checkpoints/.")
 flags.DEFINE_integer("num", 2500, "Number of samples.")

@@ -34,13 +34,12 @@ import jax
 import ml_collections
 from jax.sharding import Mesh
 
-from gan_jax import divergence, evaluation, pictures, resume, sharding
+from gan_jax import dispatch, divergence, evaluation, pictures, resume, runs, sharding
 from gan_jax.checkpointing import manager
-from gan_jax.dispatch import make_dispatch
 from gan_jax.errors import WorkdirError
 from gan_jax.logger import RunLogger, format_duration
 from gan_jax.preemption import PreemptionRequest
-from gan_jax.run import Run, build_run, sample_images
+from gan_jax.runs import Run, build_run
 from gan_jax.steps import State
 
 
@@ -88,11 +87,10 @@ def prepare_workdir(workdir: str | pathlib.Path) -> pathlib.Path:
 
 
 def run_evaluation(run: Run, state: State, evaluator, step: int, logger: RunLogger) -> dict | None:
-    """Evaluate ``state`` on the run's fixed evaluation inputs and log the record."""
-    if evaluator is None:
-        return None
-    result = evaluator(sample_images(run, state, evaluator.num_samples))
-    logger.log_eval(step, result)
+    """Evaluate ``state`` (``runs.evaluate``) and log the record."""
+    result = runs.evaluate(run, state, evaluator)
+    if result is not None:
+        logger.log_eval(step, result)
     return result
 
 
@@ -195,8 +193,8 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> State:
 
     with logger, PreemptionRequest() as preemption:
         logger.message(
-            f"gan_jax: the {run.game.name} game, {config.objective.name} on {run.dataset.name} "
-            f"with {config.model.name}, {tc.steps} steps of batch {tc.batch_size} "
+            f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name} "
+            f"({run.game.name} game), {tc.steps} steps of batch {tc.batch_size} "
             f"({_updates(run)} each) on {jax.device_count()} {jax.default_backend()} "
             f"device(s); workdir {workdir}"
         )
@@ -207,7 +205,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> State:
         while done < tc.steps:
             n = k if done + k <= next_stop(jobs, done, tc.steps) else 1
             if n not in dispatches:
-                dispatches[n] = make_dispatch(run, n, mesh)
+                dispatches[n] = dispatch.make_dispatch(run, n, mesh)
             # Host datasets: this process's rows of the next n steps' batches, made global.
             fed = () if host_input is None else (resume.feed(host_input, n, mesh),)
             # Between log steps the loop only dispatches device work: the data index comes from

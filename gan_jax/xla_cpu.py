@@ -20,6 +20,9 @@ import logging
 
 import jax
 
+from gan_jax import schema
+from gan_jax.errors import ConfigError
+
 OPTION = "xla_cpu_experimental_ynn_fusion_type"
 FUSION_KINDS = ("dot", "eltwise", "reduce", "individual_convolution", "individual_dot")
 DEFAULT = "default"  # train.xla_cpu_ynn_fusions value that leaves XLA's own choice
@@ -47,9 +50,28 @@ def _accepted(value: str) -> bool:
     return True
 
 
+# The key of the `train` block this module reads; its default leaves dots to XLA's kernels.
+KEYS: schema.Spec = {
+    "xla_cpu_ynn_fusions": schema.string(
+        "reduce,individual_convolution",
+        "fusion kinds XLA:CPU gives to YNNPACK in the train step ('default': XLA's choice)",
+    )
+}
+
+
 def ynn_fusions(train_config) -> str:
-    """A ``train`` block's ``xla_cpu_ynn_fusions`` ('default' when absent: older runs)."""
-    return train_config.get("xla_cpu_ynn_fusions", DEFAULT)
+    """A ``train`` block's ``xla_cpu_ynn_fusions``."""
+    return schema.value(train_config, KEYS, "xla_cpu_ynn_fusions")
+
+
+def check(train_config) -> None:
+    """ConfigError unless ``train.xla_cpu_ynn_fusions`` is 'default' or a list of known kinds."""
+    fusions = ynn_fusions(train_config)
+    try:
+        parse_kinds(fusions)
+    except (ValueError, AttributeError) as error:
+        allowed = f"'{DEFAULT}' or a comma list of {list(FUSION_KINDS)}"
+        raise ConfigError("train.xla_cpu_ynn_fusions", fusions, allowed) from error
 
 
 def compiler_options(train_config, devices) -> dict[str, str]:

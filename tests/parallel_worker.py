@@ -26,7 +26,7 @@ import sys
 import jax
 import numpy as np
 
-from gan_jax import sharding, steps, train
+from gan_jax import dispatch, runs, sharding, steps, train
 from gan_jax.errors import ConfigError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]  # on PYTHONPATH in the subprocesses
@@ -160,12 +160,15 @@ def main_flags(name: str) -> list[str]:
     return flags
 
 
-def dump_state(state: steps.GANState, path: pathlib.Path) -> None:
+def dump_state(state: steps.State, path: pathlib.Path) -> None:
     """Every leaf of params, BatchNorm statistics (and spectral-norm vectors) and the generator
     EMA, one array per local device replica."""
-    trees = {"g": (state.g.params, state.g.batch_stats), "d": (state.d.params, state.d.batch_stats)}
-    if state.g_ema:
-        trees["g_ema"] = state.g_ema
+    trees = {
+        "g": (state.nets["g"].params, state.nets["g"].batch_stats),
+        "d": (state.nets["d"].params, state.nets["d"].batch_stats),
+    }
+    if state.ema:
+        trees["g_ema"] = state.ema["g"]
     arrays = {}
     for leaf_path, leaf in jax.tree_util.tree_leaves_with_path(trees):
         for i, shard in enumerate(leaf.addressable_shards):
@@ -205,19 +208,19 @@ def capturing(make_dispatch, captured: dict):
 
 def run_meshes(out_dir: pathlib.Path) -> None:
     report = {}
-    originals = steps.train_step, train.sample_batches, train.make_dispatch
+    originals = steps.train_step, runs.sample_batches, dispatch.make_dispatch
     for run, (config_name, num_devices) in MESH_RUNS.items():
         counts: dict[str, int] = {}
         captured: dict = {}
         # train.py and make_train_step look these up at call time, so the jit-ted ones count.
         steps.train_step = counted(originals[0], "train_step", counts)
-        train.sample_batches = counted(originals[1], "sample_batches", counts)
-        train.make_dispatch = capturing(originals[2], captured)
+        runs.sample_batches = counted(originals[1], "sample_batches", counts)
+        dispatch.make_dispatch = capturing(originals[2], captured)
         try:
             mesh = sharding.make_mesh(jax.devices()[:num_devices])
             state = train.train_and_evaluate(get_config(config_name), out_dir / run, mesh=mesh)
         finally:
-            steps.train_step, train.sample_batches, train.make_dispatch = originals
+            steps.train_step, runs.sample_batches, dispatch.make_dispatch = originals
         dump_state(state, out_dir / f"{run}.npz")
         report[run] = {"traces": dict(counts)}
         if config_name == "mlp":  # compiling again costs seconds; the small model shows it too

@@ -3,7 +3,6 @@
 import sys
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import REPO
@@ -14,12 +13,8 @@ import benchmark  # noqa: E402
 
 
 def jax_param_counts(run):
-    z = jnp.zeros((2, run.config.model.z_dim))
-    x = jnp.zeros((2, *run.dataset.shape))
-    key = jax.random.key(0)
-    g = jax.eval_shape(lambda: run.generator.init(key, z, train=False))["params"]
-    d = jax.eval_shape(lambda: run.discriminator.init(key, x, train=False))["params"]
-    return [sum(int(np.prod(a.shape)) for a in jax.tree.leaves(p)) for p in (g, d)]
+    nets = run.abstract_state().nets
+    return [sum(int(np.prod(a.shape)) for a in jax.tree.leaves(nets[n].params)) for n in "gd"]
 
 
 @pytest.mark.parametrize("workload", benchmark.WORKLOADS)

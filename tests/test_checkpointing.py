@@ -6,7 +6,6 @@ in a subprocess, bounded by timeouts, and signal it.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import pathlib
@@ -25,9 +24,10 @@ import orbax.checkpoint as ocp
 import pytest
 
 from configs import default
-from gan_jax import checkpointing, divergence, steps, train
+from gan_jax import checkpointing, divergence, runs, train
 from gan_jax.errors import CheckpointError, ConfigError, DivergenceError
-from gan_jax.sample import load_run
+from gan_jax.games import classic
+from gan_jax.runs import load_run
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -97,8 +97,10 @@ def test_mlp_resume_is_bit_identical_to_a_straight_run(mlp_run, tmp_path, capsys
     assert int(resumed.step) == 8 and saved_steps(tmp_path) == [4, 8]
     assert_trees_equal(straight, resumed)
     # The comparison is between trained states, not two initialisations.
-    init = train.build_run(tiny_config("mlp", 8, 4)).init_state(jax.random.key(0))
-    assert not np.array_equal(init.g.params["out"]["kernel"], straight.g.params["out"]["kernel"])
+    init = runs.build_run(tiny_config("mlp", 8, 4)).init_state(jax.random.key(0))
+    assert not np.array_equal(
+        init.nets["g"].params["out"]["kernel"], straight.nets["g"].params["out"]["kernel"]
+    )
     assert training_log_steps(tmp_path) == [4, 5, 8]
 
 
@@ -112,7 +114,9 @@ def test_dcgan_resume_is_bit_identical_to_a_straight_run(tmp_path, capsys):
     capsys.readouterr()
     resumed = train.train_and_evaluate(cfg, tmp_path)
     assert "resuming from the checkpoint at step 4" in capsys.readouterr().out
-    assert straight.g.batch_stats and straight.d.batch_stats  # BatchNorm statistics included
+    assert (
+        straight.nets["g"].batch_stats and straight.nets["d"].batch_stats
+    )  # BatchNorm statistics included
     assert_trees_equal(straight, resumed)
 
 
@@ -126,11 +130,11 @@ def test_resume_with_ema_spectral_norm_and_labels_is_bit_identical(tmp_path, cap
     capsys.readouterr()
     resumed = train.train_and_evaluate(cfg, tmp_path)
     assert "resuming from the checkpoint at step 3" in capsys.readouterr().out
-    assert straight.g_ema and "sn0" in straight.d.batch_stats
+    assert straight.ema["g"] and "sn0" in straight.nets["d"].batch_stats
     assert_trees_equal(straight, resumed)
-    init = train.build_run(cfg).init_state(jax.random.key(0))
-    assert not np.array_equal(init.d.batch_stats["sn0"]["conv0/kernel/u"],
-                              straight.d.batch_stats["sn0"]["conv0/kernel/u"])  # fmt: skip
+    init = runs.build_run(cfg).init_state(jax.random.key(0))
+    assert not np.array_equal(init.nets["d"].batch_stats["sn0"]["conv0/kernel/u"],
+                              straight.nets["d"].batch_stats["sn0"]["conv0/kernel/u"])  # fmt: skip
 
 
 def test_finished_run_is_not_retrained(mlp_run, tmp_path, capsys):
@@ -171,7 +175,7 @@ def test_shape_changing_config_is_refused_and_other_changes_are_logged(mlp_run, 
 def test_layout_change_through_an_unlisted_key_is_refused_not_taken_for_damage(mlp_run):
     wider = tiny_config("mlp", 8, every=4)
     wider.model.d_hidden = (24,)
-    other_layout = train.build_run(wider).abstract_state()
+    other_layout = runs.build_run(wider).abstract_state()
     with pytest.raises(
         CheckpointError,
         match=r"different layout[\s\S]*d/params/dense0/kernel: "
@@ -232,19 +236,14 @@ def test_no_readable_checkpoint_is_one_clear_error(mlp_run, tmp_path):
 
 def poison_g_loss_from(monkeypatch, first_bad_step: int) -> None:
     """Make the generator loss NaN from generator update ``first_bad_step`` on (1-based)."""
-    g_step = steps.g_step
+    g_loss = classic.generator_loss
 
-    def poisoned(state, batch, *, objective, **kwargs):
-        scale = jnp.where(state.step + 1 >= first_bad_step, jnp.nan, 1.0)
+    def poisoned(ctx, batch, key, **kwargs):
+        loss, terms = g_loss(ctx, batch, key, **kwargs)
+        scale = jnp.where(ctx.step + 1 >= first_bad_step, jnp.nan, 1.0)
+        return loss * scale, terms  # NaN loss, so NaN gradients too
 
-        def g_loss(real_out, fake_out):
-            loss, terms = objective.g_loss(real_out, fake_out)
-            return loss * scale, terms  # NaN loss, so NaN gradients too
-
-        replaced = dataclasses.replace(objective, g_loss=g_loss)
-        return g_step(state, batch, objective=replaced, **kwargs)
-
-    monkeypatch.setattr(steps, "g_step", poisoned)
+    monkeypatch.setattr(classic, "generator_loss", poisoned)
 
 
 def test_nan_in_the_loss_stops_the_run_and_keeps_the_good_checkpoint(tmp_path, monkeypatch):
@@ -322,7 +321,8 @@ def test_notebook_snippet_restores_the_generator_with_orbax_alone(mlp_run, tmp_p
     assert "RESULT 8 (16, 2) [16]" in proc.stdout
     restored = ocp.StandardCheckpointer().restore(mlp_run[0] / "checkpoints" / "8" / "state")
     np.testing.assert_array_equal(
-        restored["g"]["params"]["out"]["kernel"], mlp_run[1].g.params["out"]["kernel"]
+        restored["nets"]["g"]["params"]["out"]["kernel"],
+        mlp_run[1].nets["g"].params["out"]["kernel"],
     )
 
 

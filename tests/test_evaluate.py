@@ -12,7 +12,7 @@ import pytest
 from tensorboard.backend.event_processing import event_accumulator
 
 from configs import default, wgan
-from gan_jax import evaluation, train
+from gan_jax import evaluation, pictures, runs, train
 from gan_jax.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -147,13 +147,14 @@ def test_2d_run_records_mode_metrics_and_draws_the_critic(tmp_path):
 def test_critic_field_is_the_discriminator_output(tmp_path):
     c = default.get_config("ring8")
     c.model.g_hidden = c.model.d_hidden = (8,)
-    run = train.build_run(c)
+    run = runs.build_run(c)
     import jax
 
     state = run.init_state(jax.random.key(0))
     pts = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, -0.5]], np.float32)
-    direct = run.discriminator.apply({"params": state.d.params}, pts, train=False)
-    np.testing.assert_allclose(train.critic_field(state, pts), np.asarray(direct), rtol=1e-6)
+    critic = run.game.networks["d"].module
+    direct = critic.apply({"params": state.nets["d"].params}, pts, train=False)
+    np.testing.assert_allclose(pictures.critic_field(state, pts), np.asarray(direct), rtol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -169,12 +170,12 @@ def test_bad_eval_config_is_one_clear_error(key, value, match):
     with c.unlocked():
         c.eval[key] = value
     with pytest.raises(ConfigError, match=match):
-        train.build_run(c)
+        runs.build_run(c)
 
 
 def test_extractor_must_fit_the_dataset():
-    ring = train.build_run(default.get_config("ring8")).dataset
-    digits = train.build_run(default.get_config()).dataset
+    ring = runs.build_run(default.get_config("ring8")).dataset
+    digits = runs.build_run(default.get_config()).dataset
     assert evaluation.resolve_extractor(ring, "auto") == "modes"
     assert evaluation.resolve_extractor(digits, "auto") == "digits_cnn"
     with pytest.raises(ConfigError, match="eval.extractor"):

@@ -14,7 +14,7 @@ import pytest
 from conftest import REPO
 
 from experiments import mode_collapse_2d as mc
-from gan_jax import checkpointing, metrics, train
+from gan_jax import checkpointing, metrics, runs, train
 from gan_jax.data import grid25_modes
 from gan_jax.losses import OBJECTIVES
 
@@ -144,13 +144,17 @@ def test_vmapped_seed_matches_the_single_run_trainer(table, tmp_path):
     r = next(r for r in results if r["arm"] == "nsgan" and r["dataset"] == "ring8")
     single = mc.seed_config(ml_collections.ConfigDict(r["config"]), 1)
     train.train_and_evaluate(single, tmp_path)
-    abstract = train.build_run(single).abstract_state()
+    abstract = runs.build_run(single).abstract_state()
     alone, step = checkpointing.restore_state(tmp_path, abstract)
     assert step == 4
     seed0, seed1 = (checkpointing.restore_state(wd, abstract)[0] for wd in r["workdirs"])
-    for a, b in zip(jax.tree.leaves(alone.g.params), jax.tree.leaves(seed1.g.params)):
+    for a, b in zip(
+        jax.tree.leaves(alone.nets["g"].params), jax.tree.leaves(seed1.nets["g"].params)
+    ):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    for a, b in zip(jax.tree.leaves(alone.d.params), jax.tree.leaves(seed0.d.params)):
+    for a, b in zip(
+        jax.tree.leaves(alone.nets["d"].params), jax.tree.leaves(seed0.nets["d"].params)
+    ):
         assert not np.allclose(a, b)  # seed 0 is another run
 
 

@@ -20,7 +20,7 @@ from conftest import REPO
 from PIL import Image
 
 from configs import default
-from gan_jax import checkpointing, data, divergence, input_pipeline, train
+from gan_jax import checkpointing, data, dispatch, divergence, input_pipeline, runs, train
 from gan_jax.errors import ConfigError, DataError
 from gan_jax.input_pipeline import HostInput, HostSource, Layout
 
@@ -111,7 +111,7 @@ def test_presets_read_their_tfds_dataset_at_their_resolution(preset, shape, clas
     config = default.get_config(preset)
     assert config.data.name.startswith("tfds:") and config.model.name == "dcgan"
     with tfds.testing.mock_data(num_examples=6):
-        run = train.build_run(config)
+        run = runs.build_run(config)
         batch = run.dataset.sample(jax.random.key(0), 3)
     assert run.dataset.shape == shape and run.dataset.num_classes == classes
     assert batch["x"].shape == (3, *shape) and batch["x"].dtype == np.float32
@@ -165,14 +165,14 @@ def test_folder_of_generated_pngs_trains(tmp_path):
 def test_bad_dataset_names_are_one_clear_error(name, error, needle):
     config = tiny_preset("digits", **{"data.name": name})
     with pytest.raises(error, match=needle):
-        train.build_run(config)
+        runs.build_run(config)
 
 
 def test_a_tfds_run_builds_without_its_data_and_fails_clearly_when_reading(tmp_path):
     # Building models (e.g. to sample from a checkpoint) needs only TFDS's metadata.
     config = default.get_config("cifar10")
     config.data.tfds_data_dir = str(tmp_path)
-    run = train.build_run(config)
+    run = runs.build_run(config)
     assert run.dataset.shape == (32, 32, 3)
     with pytest.raises(DataError, match="tfds build cifar10"):
         run.dataset.host.records()
@@ -435,7 +435,7 @@ def point_run():
     config = default.get_config("ring8")
     config.model.g_hidden = config.model.d_hidden = (16, 16)
     config.train.batch_size, config.train.d_steps = 8, 2
-    base = train.build_run(config)
+    base = runs.build_run(config)
     dataset = data.Dataset("points", (2,), None, 1, host=source)
     return dataclasses.replace(base, dataset=dataset)
 
@@ -451,17 +451,22 @@ def test_fed_dispatch_of_k_updates_equals_k_dispatches_of_one(tmp_path, make_run
     if make_run == "folder":
         write_pngs(tmp_path)
         config = tiny_preset("digits", **{"data.name": f"folder:{tmp_path}", "train.d_steps": 2})
-        run = train.build_run(config)
+        run = runs.build_run(config)
     else:
         run = make_run()
     host_input = HostInput(run.dataset.host, seed=0, layout=Layout(8, 2, 1), process_index=0)
     batches = jax.tree.map(jax.numpy.asarray, host_input.next(2))  # (2, d_steps, B, ...)
     state = jax.jit(run.init_state)(jax.random.key(0))
     guard = divergence.init_guard()
-    two, _, _ = train.make_dispatch(run, 2)(jax.tree.map(lambda a: a.copy(), state), guard, batches)
-    one = train.make_dispatch(run, 1)
+    two, _, _ = dispatch.make_dispatch(run, 2)(
+        jax.tree.map(lambda a: a.copy(), state), guard, batches
+    )
+    one = dispatch.make_dispatch(run, 1)
     for i in range(2):
         state, guard, _ = one(state, guard, jax.tree.map(lambda a, i=i: a[i : i + 1], batches))
     assert int(two.step) == int(state.step) == 2
-    for a, b in zip(jax.tree.leaves((two.g, two.d)), jax.tree.leaves((state.g, state.d))):
+    for a, b in zip(
+        jax.tree.leaves((two.nets["g"], two.nets["d"])),
+        jax.tree.leaves((state.nets["g"], state.nets["d"])),
+    ):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)

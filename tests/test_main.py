@@ -51,8 +51,8 @@ def test_tiny_run_of_the_sngan_projection_config(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "d/loss" in r] == [1, 2, 3]
     assert (tmp_path / "checkpoints" / "3").is_dir() and list((tmp_path / "samples").glob("*.png"))
-    assert int(state.d.step) == 3 * cfg.train.d_steps
-    assert "embed" in state.d.params and "sn_embed" in state.d.batch_stats
+    assert int(state.nets["d"].step) == 3 * cfg.train.d_steps
+    assert "embed" in state.nets["d"].params and "sn_embed" in state.nets["d"].batch_stats
 
 
 def test_cgan_cli_trains_and_samples_the_requested_class(tmp_path):

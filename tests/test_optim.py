@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import load_config
 
-from gan_jax import steps, train
+from gan_jax import runs, steps
 from gan_jax.errors import ConfigError
 from gan_jax.optim import learning_rate, make_optimizer
 
@@ -39,7 +39,7 @@ def test_cosine_adam_steps_shrink_to_nothing():
 )
 def test_bad_schedule_keys(overrides, key):
     with pytest.raises(ConfigError) as err:
-        train.build_run(load_config("nsgan", "ring8", **overrides))
+        runs.build_run(load_config("nsgan", "ring8", **overrides))
     assert err.value.key == key
 
 
@@ -85,13 +85,13 @@ def test_separate_learning_rates_for_generator_and_critic():
         "nsgan", "ring8", **{"optim.g.lr": 1e-3, "optim.d.lr": 4e-3, "model.g_hidden": (16,)}
     )
     cfg.model.d_hidden = (16,)
-    run = train.build_run(cfg)
+    run = runs.build_run(cfg)
     state = jax.jit(run.init_state)(jax.random.key(0))
-    step = steps.make_train_step(run.objective, cfg.model.z_dim)
-    batches = train.sample_batches(run.dataset, 1, cfg.train.batch_size, jax.random.key(1), 0)
+    step = steps.make_train_step(run.game)
+    batches = runs.sample_batches(run.dataset, 1, cfg.train.batch_size, jax.random.key(1), 0)
     new, _ = step(jax.tree.map(lambda a: a.copy(), state), batches)
     for net, lr in (("g", 1e-3), ("d", 4e-3)):
-        before, after = getattr(state, net).params, getattr(new, net).params
+        before, after = state.nets[net].params, new.nets[net].params
         moves = np.concatenate(
             [
                 np.abs(np.asarray(a - b)).ravel()

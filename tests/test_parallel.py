@@ -26,7 +26,9 @@ import parallel_worker as worker
 import pytest
 
 from gan_jax import checkpointing, sharding, steps, train
+from gan_jax import dispatch as dispatching
 from gan_jax.errors import ConfigError
+from gan_jax.runs import build_run
 
 WORKER = pathlib.Path(worker.__file__)
 # The whole fixture on 2 busy cores: a normal run takes well under 2 minutes; with the cgan and
@@ -168,14 +170,17 @@ def test_two_process_checkpoint_and_logs(runs):
     The checkpoint was written on 4 devices in 2 processes and is restored here on 1 device.
     """
     workdir = runs["two_process"] / "run"
-    run = train.build_run(worker.get_config("dcgan_bn"))
+    run = build_run(worker.get_config("dcgan_bn"))
     state, step = checkpointing.restore_state(workdir, run.abstract_state())
     assert step == run.config.train.steps
     dump = load_dump(runs["two_process"] / "dump" / "process_0.npz")
     restored = {
         jax.tree_util.keystr(path): np.asarray(leaf)
         for path, leaf in jax.tree_util.tree_leaves_with_path(
-            {"g": (state.g.params, state.g.batch_stats), "d": (state.d.params, state.d.batch_stats)}
+            {
+                "g": (state.nets["g"].params, state.nets["g"].batch_stats),
+                "d": (state.nets["d"].params, state.nets["d"].batch_stats),
+            }
         )
     }
     assert restored.keys() == dump.keys()
@@ -287,7 +292,7 @@ def test_no_host_round_trips_between_log_steps(monkeypatch, tmp_path):
         reads_at.append(dispatched[0])
         return value.fget(self)
 
-    make_dispatch = train.make_dispatch
+    make_dispatch = dispatching.make_dispatch
 
     def counting_make_dispatch(*args, **kwargs):
         dispatch_fn = make_dispatch(*args, **kwargs)

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from conftest import load_config, tiny
 
-from gan_jax import steps, train
+from gan_jax import runs, steps
+from gan_jax.games import classic
 from gan_jax.models import MODELS, ResNetDiscriminator, ResNetGenerator
 from gan_jax.models.layers import ConditionalBatchNorm, concat_labels, spectral_norm
 
@@ -166,78 +167,85 @@ def test_concatenation_conditioned_networks_depend_on_the_label(name):
 def cgan():
     """A tiny conditional DCGAN with a spectrally normalised critic and G EMA (decay 0.9), its
     state (EMA moved away from the live generator, so the EMA formula is really exercised), a
-    real batch, and the jit-ted critic and generator steps: built and compiled once."""
+    real batch, and the jit-ted critic and generator updates: built and compiled once."""
     cfg = tiny(load_config("cgan", **{"model.g_ema_decay": 0.9, "model.d_spectral_norm": True}))
-    run = train.build_run(cfg)
+    run = runs.build_run(cfg)
     state = jax.jit(run.init_state)(jax.random.key(cfg.seed))
-    state = state.replace(g_ema=jax.tree.map(lambda a: a + 0.05, state.g_ema))
+    state = state.replace(ema={"g": jax.tree.map(lambda a: a + 0.05, state.ema["g"])})
     batch = jax.tree.map(
-        lambda a: a[0], train.sample_batches(run.dataset, 1, 8, jax.random.key(5), 0)
+        lambda a: a[0], runs.sample_batches(run.dataset, 1, 8, jax.random.key(5), 0)
     )
-    kw = dict(objective=run.objective, z_dim=cfg.model.z_dim, num_classes=10)
-    d_step = jax.jit(functools.partial(steps.d_step, **kw))
-    g_step = jax.jit(functools.partial(steps.g_step, ema_decay=0.9, **kw))
+    d_player, g_player = run.game.players
+    d_step = jax.jit(functools.partial(steps.update, run.game, d_player))
+    g_step = jax.jit(functools.partial(steps.update, run.game, g_player))
     return run, state, batch, d_step, functools.partial(g_step, batch=batch)
 
 
 def test_ema_follows_its_formula_and_is_what_samples_use(cgan):
     run, state, _, _, g_step = cgan
-    assert run.ema_decay == 0.9
-    ema0 = state.g_ema
+    assert run.game.ema_decay == 0.9
+    ema0 = state.ema["g"]
     new, _ = g_step(state)
-    live = {"params": new.g.params, "batch_stats": new.g.batch_stats}
+    live = {"params": new.nets["g"].params, "batch_stats": new.nets["g"].batch_stats}
     expected = jax.tree.map(lambda e, p: 0.9 * e + (1 - 0.9) * p, ema0, live)
-    leaves = jax.tree.leaves(new.g_ema)
+    leaves = jax.tree.leaves(new.ema["g"])
     assert len(leaves) == len(jax.tree.leaves(live)) > 0
     for got, want in zip(leaves, jax.tree.leaves(expected), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
-    assert not np.allclose(jax.tree.leaves(new.g_ema)[0], jax.tree.leaves(live)[0])
+    assert not np.allclose(jax.tree.leaves(new.ema["g"])[0], jax.tree.leaves(live)[0])
     # Samples come from the EMA generator (params and BatchNorm statistics).
-    z, y = run.fixed_noise(4), run.fixed_labels(4)
-    ema_out = run.generator.apply(new.g_ema, z, y, train=False)
-    sampled = train.sample_images(run, new, 4)
+    inputs = run.eval_inputs(4)
+    z, y = inputs["z"], inputs["label"]
+    generator = run.game.networks["g"].module
+    ema_out = generator.apply(new.ema["g"], z, y, train=False)
+    sampled = runs.sample_images(run, new, 4)
     np.testing.assert_allclose(sampled, ema_out, rtol=1e-5, atol=1e-6)
-    assert not np.allclose(sampled, run.generator.apply(live, z, y, train=False))
+    assert not np.allclose(sampled, generator.apply(live, z, y, train=False))
 
 
 def test_no_ema_adds_no_state():
-    run = train.build_run(tiny(load_config("nsgan")))
+    run = runs.build_run(tiny(load_config("nsgan")))
     state = run.abstract_state()
-    assert state.g_ema == {} and run.ema_decay == 0
+    assert state.ema == {} and run.game.ema_decay == 0
 
 
 def test_spectral_norm_state_advances_in_the_critic_step_only(cgan):
     _, state, batch, d_step, g_step = cgan
     after_d, _ = d_step(state, batch)
     after_g, _ = g_step(state)
-    u = lambda s: s.d.batch_stats["sn1"]["conv1/kernel/u"]  # noqa: E731
+    u = lambda s: s.nets["d"].batch_stats["sn1"]["conv1/kernel/u"]  # noqa: E731
     assert not np.allclose(u(after_d), u(state))
     np.testing.assert_array_equal(u(after_g), u(state))
-    for x, y in zip(jax.tree.leaves(after_g.d), jax.tree.leaves(state.d), strict=True):
+    for x, y in zip(
+        jax.tree.leaves(after_g.nets["d"]), jax.tree.leaves(state.nets["d"]), strict=True
+    ):
         np.testing.assert_array_equal(x, y)
 
 
 def test_conditional_critic_step_uses_the_real_labels_and_uniform_fake_labels(cgan):
-    _, state, batch, d_step, _ = cgan
+    run, state, batch, d_step, _ = cgan
     _, m1 = d_step(state, batch)
     _, m2 = d_step(state, {**batch, "label": (batch["label"] + 1) % 10})
     assert not np.isclose(m1["d/real"], m2["d/real"])
     np.testing.assert_allclose(m1["d/fake"], m2["d/fake"], rtol=1e-6)
+    ctx = steps.Context(state, {}, (), None)
+    latent = classic.Latent(run.config.model.z_dim, 10)
+    draw = jax.jit(lambda key: latent.draw(ctx, key, 5000)[1])
     key = jax.random.key(3)
-    labels = steps._fake_labels(key, 5000, 10, None)
+    labels = draw(key)
     counts = np.bincount(np.asarray(labels), minlength=10)
     assert counts.min() > 400 and counts.max() < 600  # uniform: 500 expected per class
-    np.testing.assert_array_equal(labels, steps._fake_labels(key, 5000, 10, None))
+    np.testing.assert_array_equal(labels, draw(key))
 
 
 def test_sampling_takes_requested_labels(cgan):
     run, state = cgan[:2]
-    np.testing.assert_array_equal(run.fixed_labels(12), np.arange(12) % 10)
+    np.testing.assert_array_equal(run.eval_inputs(12)["label"], np.arange(12) % 10)
     labels = jnp.full((6,), 3, jnp.int32)
-    images = train.sample_images(run, state, 6, labels=labels)
-    default = train.sample_images(run, state, 6)
+    images = runs.sample_images(run, state, 6, inputs=run.eval_inputs(6, labels=labels))
+    default = runs.sample_images(run, state, 6)
     assert images.shape == default.shape == (6, 16, 16, 1)
     # Same noise, other classes: only the samples whose class changed differ.
-    changed = np.asarray(run.fixed_labels(6)) != 3
+    changed = np.asarray(run.eval_inputs(6)["label"]) != 3
     for i in range(6):
         assert np.allclose(images[i], default[i]) != changed[i], i

@@ -1,4 +1,4 @@
-"""The pure steps: determinism, jit == eager, one trace, the critic recipe details."""
+"""The pure steps on the classic game: determinism, jit == eager, one trace, the recipe details."""
 
 import functools
 
@@ -8,24 +8,23 @@ import numpy as np
 import pytest
 from conftest import load_config, tiny
 
-from gan_jax import losses, steps, train
+from gan_jax import losses, runs, steps
+from gan_jax.losses import get_objective
 
 
 def build(name="nsgan", preset=None, seed=0, **overrides):
     cfg = tiny(load_config(name, preset, **overrides))
     cfg.seed = seed
-    run = train.build_run(cfg)
+    run = runs.build_run(cfg)
     state = jax.jit(run.init_state)(jax.random.key(seed))
     batch_fn = jax.jit(
-        functools.partial(
-            train.sample_batches, run.dataset, cfg.train.d_steps, cfg.train.batch_size
-        )
+        functools.partial(runs.sample_batches, run.dataset, cfg.train.d_steps, cfg.train.batch_size)
     )
     return cfg, run, state, batch_fn
 
 
 def run_steps(run, state, batch_fn, n, jit=True):
-    fn = steps.make_train_step(run.objective, run.config.model.z_dim, jit=jit)
+    fn = steps.make_train_step(run.game, jit=jit)
     key = jax.random.fold_in(jax.random.key(run.config.seed), steps.ROLE_DATA)
     for i in range(n):
         state, metrics = fn(state, batch_fn(key, i))
@@ -36,7 +35,12 @@ def leaves(state):
     return [
         np.asarray(x)
         for x in jax.tree.leaves(
-            (state.g.params, state.d.params, state.g.batch_stats, state.d.batch_stats)
+            (
+                state.nets["g"].params,
+                state.nets["d"].params,
+                state.nets["g"].batch_stats,
+                state.nets["d"].batch_stats,
+            )
         )
     ]
 
@@ -64,7 +68,7 @@ def test_jit_and_eager_agree(name):
 
 def test_train_step_traced_once_across_many_calls():
     _, run, state, batch_fn = build("wgan")
-    fn = steps.make_train_step(run.objective, run.config.model.z_dim)
+    fn = steps.make_train_step(run.game)
     key = jax.random.key(0)
     for i in range(6):
         state, _ = fn(state, batch_fn(key, i))
@@ -74,8 +78,8 @@ def test_train_step_traced_once_across_many_calls():
 def test_step_counters_and_metrics():
     cfg, run, state, batch_fn = build("wgan")
     state, metrics = run_steps(run, state, batch_fn, 2)
-    assert int(state.step) == 2 and int(state.g.step) == 2
-    assert int(state.d.step) == 2 * cfg.train.d_steps == 10
+    assert int(state.step) == 2 and int(state.nets["g"].step) == 2
+    assert int(state.nets["d"].step) == 2 * cfg.train.d_steps == 10
     for k in ("d/loss", "d/real", "d/fake", "d/grad_norm", "g/loss", "g/fake", "g/grad_norm"):
         assert metrics[k].shape == () and np.isfinite(metrics[k]), k
 
@@ -83,9 +87,9 @@ def test_step_counters_and_metrics():
 def test_weight_clipping_bounds_every_critic_weight():
     _, run, state, batch_fn = build("wgan", **{"objective.clip": 0.003})
     state, _ = run_steps(run, state, batch_fn, 1)
-    top = max(float(jnp.max(jnp.abs(x))) for x in jax.tree.leaves(state.d.params))
+    top = max(float(jnp.max(jnp.abs(x))) for x in jax.tree.leaves(state.nets["d"].params))
     assert top <= 0.003 + 1e-9
-    assert max(float(jnp.max(jnp.abs(x))) for x in jax.tree.leaves(state.g.params)) > 0.003
+    assert max(float(jnp.max(jnp.abs(x))) for x in jax.tree.leaves(state.nets["g"].params)) > 0.003
 
 
 def test_gradient_penalty_reported_and_positive():
@@ -97,15 +101,22 @@ def test_gradient_penalty_reported_and_positive():
     )
 
 
-def test_d_step_does_not_touch_generator_and_g_step_not_discriminator():
+def player_update(run, name, state, batch):
+    """One update of the classic game's player ``name`` ('d' or 'g')."""
+    (player,) = [p for p in run.game.players if p.name == name]
+    return steps.update(run.game, player, state, batch)
+
+
+def test_critic_update_does_not_touch_generator_and_generator_update_not_critic():
     cfg, run, state, batch_fn = build("nsgan")
     batch = jax.tree.map(lambda a: a[0], batch_fn(jax.random.key(0), 0))
-    after_d, _ = steps.d_step(state, batch, objective=run.objective, z_dim=cfg.model.z_dim)
-    for x, y in zip(jax.tree.leaves(state.g), jax.tree.leaves(after_d.g)):
+    after_d, _ = player_update(run, "d", state, batch)
+    for x, y in zip(jax.tree.leaves(state.nets["g"]), jax.tree.leaves(after_d.nets["g"])):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-    after_g, _ = steps.g_step(state, batch, objective=run.objective, z_dim=cfg.model.z_dim)
-    for x, y in zip(jax.tree.leaves(state.d), jax.tree.leaves(after_g.d)):
+    after_g, _ = player_update(run, "g", state, batch)
+    for x, y in zip(jax.tree.leaves(state.nets["d"]), jax.tree.leaves(after_g.nets["d"])):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert int(after_d.nets["d"].step) == 1 and int(after_d.nets["g"].step) == 0
 
 
 BASE_OBJECTIVES = [n for n in sorted(losses.OBJECTIVES) if n != "wasserstein_gp"]
@@ -130,7 +141,10 @@ def test_objectives_and_penalties_through_the_real_step(objective, penalty):
     np.testing.assert_allclose(metrics["d/loss"], parts, rtol=1e-5)
     assert ("d/penalty" in metrics) == (penalty != "none")
     assert ("g/real" in metrics) == objective.startswith("relativistic")
-    for old, now in ((state.g.params, new.g.params), (state.d.params, new.d.params)):
+    for old, now in (
+        (state.nets["g"].params, new.nets["g"].params),
+        (state.nets["d"].params, new.nets["d"].params),
+    ):
         assert any(not np.array_equal(a, b) for a, b in zip(leaves_of(old), leaves_of(now)))
 
 
@@ -142,32 +156,36 @@ def leaves_of(tree):
 def test_relativistic_generator_step_compares_fakes_with_the_real_batch(objective):
     cfg, run, state, batch_fn = build("nsgan", "ring8", **{"objective.name": objective})
     batch = jax.tree.map(lambda a: a[0], batch_fn(jax.random.key(5), 0))
-    _, metrics = steps.g_step(state, batch, objective=run.objective, z_dim=cfg.model.z_dim)
+    _, metrics = player_update(run, "g", state, batch)
     # By hand: the step's noise, G and D in train mode, the loss on both batches' outputs.
-    key_z = jax.random.split(steps.role_key(state.key, steps.ROLE_G, state.g.step))[0]
+    key_z = jax.random.split(steps.role_key(state.key, steps.ROLE_G, state.nets["g"].step))[0]
     z = jax.random.normal(key_z, (cfg.train.batch_size, cfg.model.z_dim))
-    fake = steps.apply_model(state.g, state.g.params, z, True)[0]
-    real_out = steps.apply_model(state.d, state.d.params, batch["x"], True)[0]
-    fake_out = steps.apply_model(state.d, state.d.params, fake, True)[0]
-    expected, _ = run.objective.g_loss(real_out, fake_out)
+
+    def train_mode(name, x):
+        ms = state.nets[name]
+        variables = {"params": ms.params, "batch_stats": ms.batch_stats}
+        return ms.apply_fn(variables, x, None, train=True, mutable=["batch_stats"])[0]
+
+    fake = train_mode("g", z)
+    real_out, fake_out = train_mode("d", batch["x"]), train_mode("d", fake)
+    expected, _ = get_objective(cfg.objective).g_loss(real_out, fake_out)
     np.testing.assert_allclose(metrics["g/loss"], expected, rtol=1e-5)
     other = {"x": batch["x"] + 1.0}
-    _, shifted = steps.g_step(state, other, objective=run.objective, z_dim=cfg.model.z_dim)
+    _, shifted = player_update(run, "g", state, other)
     assert abs(float(shifted["g/loss"]) - float(metrics["g/loss"])) > 1e-4
 
 
 def test_unused_real_outputs_cost_nothing_in_the_compiled_generator_step():
     """Only the relativistic losses read D(real) in the G step; XLA drops it for the others.
 
-    FLOPs from XLA's cost analysis of the compiled g_step on the same networks and batch.
+    FLOPs from XLA's cost analysis of the compiled generator update on the same networks and
+    batch.
     """
 
     def g_step_flops(objective):
         cfg, run, state, batch_fn = build("nsgan", "ring8", **{"objective.name": objective})
         batch = jax.tree.map(lambda a: a[0], batch_fn(jax.random.key(0), 0))
-        fn = jax.jit(
-            functools.partial(steps.g_step, objective=run.objective, z_dim=cfg.model.z_dim)
-        )
+        fn = jax.jit(functools.partial(player_update, run, "g"))
         return fn.lower(state, batch).compile().cost_analysis()["flops"]
 
     ns, hinge, ra = (g_step_flops(n) for n in ("non_saturating", "hinge", "relativistic_average"))
@@ -181,7 +199,7 @@ def test_bfloat16_compute_trains_float32_parameters():
         _, run, state, batch_fn = build("nsgan", "ring8", **{"model.dtype": dtype})
         runs[dtype] = run_steps(run, state, batch_fn, 2)
     (_, m32), (s16, m16) = runs["float32"], runs["bfloat16"]
-    assert {x.dtype for x in jax.tree.leaves((s16.g.params, s16.d.params))} == {
+    assert {x.dtype for x in jax.tree.leaves((s16.nets["g"].params, s16.nets["d"].params))} == {
         jnp.dtype("float32")
     }
     assert all(m16[k].dtype == jnp.float32 and np.isfinite(m16[k]) for k in m16)

@@ -9,17 +9,18 @@ import numpy as np
 import pytest
 from conftest import load_config, tiny
 
-from gan_jax import divergence, steps, train, xla_cpu
+from gan_jax import dispatch as dispatching
+from gan_jax import divergence, runs, steps, train, xla_cpu
 
 
 def build(name, preset=None, **overrides):
     cfg = tiny(load_config(name, preset, **overrides))
-    run = train.build_run(cfg)
+    run = runs.build_run(cfg)
     return run, jax.jit(run.init_state)(jax.random.key(cfg.seed))
 
 
 def leaves(state):
-    return [np.asarray(x) for x in jax.tree.leaves((state.g, state.d, state.step))]
+    return [np.asarray(x) for x in jax.tree.leaves((state.nets["g"], state.nets["d"], state.step))]
 
 
 def assert_states_close(a, b):
@@ -33,7 +34,7 @@ def assert_states_close(a, b):
 def test_k_updates_per_dispatch_equal_k_dispatches_of_one(name, preset, k):
     # MLPs loop with a rolled scan, the DCGAN (digits) is unrolled; wgan_gp has 5 critic steps.
     run, state = build(name, preset)
-    one, many = train.make_dispatch(run, 1), train.make_dispatch(run, k)
+    one, many = dispatching.make_dispatch(run, 1), dispatching.make_dispatch(run, k)
     guard = divergence.init_guard()
     multi, multi_guard, multi_metrics = many(jax.tree.map(lambda a: a.copy(), state), guard)
     single, single_guard = state, guard
@@ -49,15 +50,15 @@ def test_k_updates_per_dispatch_equal_k_dispatches_of_one(name, preset, k):
 def test_dispatch_samples_the_batches_the_host_sampler_gives():
     run, state = build("wgan", "grid25")  # 5 critic steps: every slice of the batches counts
     tc = run.config.train
-    step_fn = steps.make_train_step(run.objective, run.config.model.z_dim)
+    step_fn = steps.make_train_step(run.game)
     batch_fn = jax.jit(
-        functools.partial(train.sample_batches, run.dataset, tc.d_steps, tc.batch_size)
+        functools.partial(runs.sample_batches, run.dataset, tc.d_steps, tc.batch_size)
     )
     data_key = jax.random.fold_in(jax.random.key(run.config.seed), steps.ROLE_DATA)
     host = jax.tree.map(lambda a: a.copy(), state)
     for i in range(2):
         host, _ = step_fn(host, batch_fn(data_key, i))
-    dispatch, guard = train.make_dispatch(run, 1), divergence.init_guard()
+    dispatch, guard = dispatching.make_dispatch(run, 1), divergence.init_guard()
     for _ in range(2):
         state, guard, _ = dispatch(state, guard)
     assert_states_close(state, host)
@@ -65,7 +66,7 @@ def test_dispatch_samples_the_batches_the_host_sampler_gives():
 
 def test_dispatch_compiles_once():
     run, state = build("nsgan", "ring8")
-    dispatch, guard = train.make_dispatch(run, 4), divergence.init_guard()
+    dispatch, guard = dispatching.make_dispatch(run, 4), divergence.init_guard()
     for _ in range(3):
         state, guard, _ = dispatch(state, guard)
     assert dispatch._cache_size() == 1
@@ -81,7 +82,7 @@ def test_dispatch_compiles_with_the_configured_xla_cpu_fusions():
 
     def plain_dots(fusions):
         run, state = build("nsgan", "ring8", **{"train.xla_cpu_ynn_fusions": fusions})
-        dispatch, guard = train.make_dispatch(run, 1), divergence.init_guard()
+        dispatch, guard = dispatching.make_dispatch(run, 1), divergence.init_guard()
         text = dispatch.lower(state, guard).compile().as_text()
         return text[text.index("ENTRY") :].count(" dot(")
 
@@ -90,20 +91,22 @@ def test_dispatch_compiles_with_the_configured_xla_cpu_fusions():
     assert plain_dots(shipped) > plain_dots("default")
 
 
-def test_next_stop_respects_log_sample_checkpoint_and_end():
-    config = ml_collections.ConfigDict(
-        dict(
-            train=dict(steps=25, log_every=10, sample_every=4),
-            checkpoint=dict(every_steps=100),
-            eval=dict(every_steps=0),
-        )
-    )
-    stops = [train.next_stop(config, d) for d in (0, 3, 4, 8, 10, 20, 24)]
-    assert stops == [4, 4, 8, 10, 12, 24, 25]
-    config.train.sample_every, config.checkpoint.every_steps = 0, 15
-    assert [train.next_stop(config, d) for d in (0, 10, 14, 15, 20, 21)] == [10, 15, 15, 20, 25, 25]
-    config.eval.every_steps = 7
-    assert [train.next_stop(config, d) for d in (0, 7, 10, 14, 15)] == [7, 10, 14, 15, 20]
+def test_next_stop_respects_every_job_and_the_end():
+    def stops(periods, total=25, at=(0, 3, 4, 8, 10, 20, 24)):
+        jobs = [train.Job(str(i), every, lambda step: None) for i, every in enumerate(periods)]
+        return [train.next_stop(jobs, d, total) for d in at]
+
+    assert stops((10, 4, 100, 0)) == [4, 4, 8, 10, 12, 24, 25]
+    assert stops((10, 0, 15, 0), at=(0, 10, 14, 15, 20, 21)) == [10, 15, 15, 20, 25, 25]
+    assert stops((10, 0, 15, 7), at=(0, 7, 10, 14, 15)) == [7, 10, 14, 15, 20]
+
+
+def test_jobs_due_at_their_period_and_the_last_step_only_when_at_end():
+    log = train.Job("log", 10, lambda step: None, at_end=True)
+    samples = train.Job("samples", 10, lambda step: None)
+    assert [log.due(s, 25) for s in (10, 15, 20, 25)] == [True, False, True, True]
+    assert [samples.due(s, 20) for s in (10, 20)] == [True, False]
+    assert not train.Job("never", 0, lambda step: None).due(10, 25)
 
 
 def test_training_with_steps_per_dispatch_logs_every_log_step_and_matches_k1(tmp_path):

@@ -3,7 +3,7 @@
 import pytest
 from conftest import load_config
 
-from gan_jax import train
+from gan_jax import runs
 from gan_jax.errors import ConfigError
 from gan_jax.losses import OBJECTIVES, get_objective
 from gan_jax.validation import validate
@@ -61,7 +61,7 @@ from gan_jax.validation import validate
 def test_bad_config_names_key_value_and_allowed(name, overrides, key):
     cfg = load_config(name, **overrides)
     with pytest.raises(ConfigError) as err:
-        train.build_run(cfg)
+        runs.build_run(cfg)
     assert err.value.key == key
     msg = str(err.value)
     assert key in msg and "allowed" in msg
@@ -81,7 +81,7 @@ def test_unknown_preset():
 )
 @pytest.mark.parametrize("preset", [None, "ring8", "grid25"])
 def test_every_shipped_config_validates(name, preset):
-    train.build_run(load_config(name, preset))
+    runs.build_run(load_config(name, preset))
 
 
 def test_recipes_follow_their_papers():
@@ -115,7 +115,7 @@ def test_recipes_follow_their_papers():
 def test_bad_packing_and_fixed_set_keys(name, preset, overrides, key):
     cfg = load_config(name, preset, **overrides)
     with pytest.raises(ConfigError) as err:
-        train.build_run(cfg)
+        runs.build_run(cfg)
     assert err.value.key == key and "allowed" in str(err.value)
 
 

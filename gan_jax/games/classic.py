@@ -142,7 +142,7 @@ def networks(config, dataset: Dataset, g_inputs: tuple, d_module=None) -> dict[s
     """G and D of ``model.name`` (G first: the init keys are split in this order)."""
     generator, discriminator = MODELS[config.model.name](config.model, dataset.shape)
     labels = jnp.zeros((2,), jnp.int32)  # ignored by unconditional models
-    ema = float(config.model.get("g_ema_decay", 0.0)) > 0
+    ema = float(config.model.g_ema_decay) > 0
     return {
         "g": Network(generator, (*g_inputs, labels), optim="g", ema=ema),
         "d": Network(
@@ -161,7 +161,7 @@ def players(config, objective: Objective, critic, generator) -> tuple[Player, Pl
 
 def build(config, dataset: Dataset) -> Game:
     objective = get_objective(config.objective)
-    latent = Latent(config.model.z_dim, int(config.model.get("num_classes", 0)))
+    latent = Latent(config.model.z_dim, int(config.model.num_classes))
     bound = dict(objective=objective, latent=latent)
 
     def generate(state, inputs):
@@ -184,5 +184,5 @@ def build(config, dataset: Dataset) -> Game:
         ),
         generate=generate,
         eval_inputs=eval_inputs,
-        ema_decay=float(config.model.get("g_ema_decay", 0.0)),
+        ema_decay=float(config.model.g_ema_decay),
     )

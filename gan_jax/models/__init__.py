@@ -1,9 +1,10 @@
-"""Model families: a plain dict from ``model.name`` to a builder of (generator, discriminator).
+"""Model families: a plain dict from ``model.name`` to a ``Family`` (builder, keys, data kind).
 
-Each builder takes the ``model`` config block and the data's sample shape (without the batch
-axis) and returns two Flax Linen modules with signature ``module(inputs, train: bool)``; the
-discriminator returns one logit (or critic score) per sample, shape (B,), or per pack of
-``model.pac`` samples, shape (B / pac,) (PacGAN packing, MLP families only). Calls are
+A family is called as ``MODELS[name](model_block, sample_shape)`` (the shape without the batch
+axis; keys the block lacks take the family's declared defaults) and returns two Flax Linen
+modules with signature ``module(inputs, train: bool)``; the discriminator returns one logit (or
+critic score) per sample, shape (B,), or per pack of ``model.pac`` samples, shape (B / pac,)
+(PacGAN packing, MLP families only). Calls are
 ``module(inputs, labels, train=...)``: ``labels`` (B,) int32 class labels, used when the model is
 conditional (``model.num_classes > 0``) and ignored (may be None) otherwise. How a family
 conditions: concatenation for ``mlp``, ``pacgan_mlp`` and ``dcgan`` (Mirza & Osindero 2014);
@@ -15,17 +16,28 @@ al. 2018); the ``resnet`` family is the SNGAN architecture.
 - ``pacgan_mlp``: PacGAN's 2D networks (arXiv 1712.04086, section 5.1): the MLP generator and a
   maxout discriminator (``d_hidden`` units per layer, ``maxout_pieces`` pieces), every weight
   initialised N(0, 0.02^2) as in the PacGAN code.
+- ``dcgan``: DCGAN (Radford et al. 2015) at 16, 32 or 64 pixels (``width``, norms, the
+  ``upsample`` / ``downsample`` formulation of its 4x4 stride-2 layers).
+- ``resnet``: the SNGAN ResNets (Miyato et al. 2018), D ``width`` channels and G twice as many.
+
+Each family declares the ``model.*`` keys it reads (``Family.keys``, beside ``COMMON_KEYS``)
+with their defaults and checks (gan_jax/schema.py); ``default_block()`` is the `model` config
+block and ``check(config)`` validates it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import flax.linen as nn
 import jax.numpy as jnp
 
+from gan_jax import schema
+from gan_jax.errors import ConfigError
 from gan_jax.models.dcgan import RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
+from gan_jax.models.layers import DOWNSAMPLES, UPSAMPLES
 from gan_jax.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
@@ -34,21 +46,21 @@ Builder = Callable[[Mapping[str, Any], tuple[int, ...]], tuple[nn.Module, nn.Mod
 
 def compute_dtype(cfg: Mapping[str, Any]) -> Any:
     """``model.dtype`` ('float32' or 'bfloat16') as a numpy dtype; parameters stay float32."""
-    return jnp.dtype(cfg.get("dtype", "float32"))
+    return jnp.dtype(cfg["dtype"])
 
 
 def _mlp(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     (dim,) = shape
-    k, dtype = cfg.get("num_classes", 0), compute_dtype(cfg)
+    k, dtype = cfg["num_classes"], compute_dtype(cfg)
     g = MLPGenerator(
         out_dim=dim, hidden=tuple(cfg["g_hidden"]), norm=cfg["g_norm"], num_classes=k, dtype=dtype
     )
     d = MLPDiscriminator(
         hidden=tuple(cfg["d_hidden"]),
         norm=cfg["d_norm"],
-        pac=cfg.get("pac", 1),
+        pac=cfg["pac"],
         num_classes=k,
-        spectral_norm=cfg.get("d_spectral_norm", False),
+        spectral_norm=cfg["d_spectral_norm"],
         dtype=dtype,
     )
     return g, d
@@ -59,7 +71,7 @@ PACGAN_INIT_STD = 0.02
 
 def _pacgan_mlp(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     (dim,) = shape
-    k = cfg.get("num_classes", 0)
+    k = cfg["num_classes"]
     g = MLPGenerator(
         out_dim=dim,
         hidden=tuple(cfg["g_hidden"]),
@@ -70,7 +82,7 @@ def _pacgan_mlp(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Modu
     d = MaxoutDiscriminator(
         hidden=tuple(cfg["d_hidden"]),
         pieces=cfg["maxout_pieces"],
-        pac=cfg.get("pac", 1),
+        pac=cfg["pac"],
         init_std=PACGAN_INIT_STD,
         num_classes=k,
     )
@@ -85,16 +97,16 @@ def _dcgan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, n
         channels=channels,
         norm=cfg["g_norm"],
         upsample=cfg["upsample"],
-        num_classes=cfg.get("num_classes", 0),
+        num_classes=cfg["num_classes"],
         dtype=compute_dtype(cfg),
     )
     d = DCGANDiscriminator(
         resolution=resolution,
         width=cfg["width"],
         norm=cfg["d_norm"],
-        downsample=cfg.get("downsample", "adjoint"),
-        num_classes=cfg.get("num_classes", 0),
-        spectral_norm=cfg.get("d_spectral_norm", False),
+        downsample=cfg["downsample"],
+        num_classes=cfg["num_classes"],
+        spectral_norm=cfg["d_spectral_norm"],
         dtype=compute_dtype(cfg),
     )
     return g, d
@@ -103,7 +115,7 @@ def _dcgan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, n
 def _resnet(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     """SNGAN ResNets: D has ``model.width`` channels, G twice as many (SNGAN: 128 and 256)."""
     resolution, _, channels = shape
-    k = cfg.get("num_classes", 0)
+    k = cfg["num_classes"]
     g = ResNetGenerator(
         resolution=resolution,
         width=2 * cfg["width"],
@@ -111,21 +123,165 @@ def _resnet(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, 
         norm=cfg["g_norm"],
         num_classes=k,
     )
-    d = ResNetDiscriminator(
-        width=cfg["width"], num_classes=k, spectral_norm=cfg.get("d_spectral_norm", False)
-    )
+    d = ResNetDiscriminator(width=cfg["width"], num_classes=k, spectral_norm=cfg["d_spectral_norm"])
     return g, d
 
 
-MODELS: dict[str, Builder] = {
-    "mlp": _mlp,
-    "pacgan_mlp": _pacgan_mlp,
-    "dcgan": _dcgan,
-    "resnet": _resnet,
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """A model family: its builder, the ``model.*`` keys it reads, the data it models.
+
+    Attributes:
+      build: ``(model block, sample shape) -> (generator, discriminator)``.
+      keys: its own keys of the ``model`` block (beyond ``COMMON_KEYS``), with defaults.
+      data_kind: 'points' (2D mixtures) or 'images'.
+      low_precision: whether its layers compute in ``model.dtype`` (else float32 only).
+      check: optional ``config -> None`` raising ConfigError on a combination it cannot build.
+    """
+
+    build: Builder
+    keys: schema.Spec
+    data_kind: str
+    low_precision: bool = False
+    check: Callable[[Any], None] | None = None
+
+    def __call__(self, cfg: Mapping[str, Any], shape: tuple[int, ...]):
+        """``build`` on ``cfg`` completed with the declared defaults (a notebook may pass only
+        the keys it sets)."""
+        declared = {name: key.default for name, key in {**COMMON_KEYS, **self.keys}.items()}
+        return self.build({**declared, **cfg}, shape)
+
+
+NORMS = ("batch", "layer", "none")
+DTYPES = ("float32", "bfloat16")
+
+# Keys every family reads.
+COMMON_KEYS: schema.Spec = {
+    "name": schema.choice("dcgan", ("mlp", "pacgan_mlp", "dcgan", "resnet"), "the family"),
+    "z_dim": schema.positive_int(64, "dimension of the generator's noise"),
+    # Conditional GAN on the dataset's labels when > 0 (must equal its number of classes):
+    # concatenation for mlp/dcgan, conditional BatchNorm + projection critic for resnet.
+    "num_classes": schema.non_negative_int(
+        0, "classes to condition on", allowed="a non-negative integer (0: unconditional)"
+    ),
+    "g_ema_decay": schema.unit_interval(
+        0.0, "samples/evaluation from an EMA of G with this decay", "a number in [0, 1) (0: no EMA)"
+    ),
+    # 'float32', or 'bfloat16' (for GPU/TPU) with float32 parameters and optimiser state, and
+    # float32 losses. May change on resume.
+    "dtype": schema.choice("float32", DTYPES, "compute dtype of both networks"),
 }
+_G_NORM = schema.choice("batch", NORMS, "the generator's normalisation")
+_D_NORM = schema.choice("batch", NORMS, "the critic's normalisation")
+_SN = schema.boolean(False, "spectral normalisation of every critic layer (SNGAN)")
+_PAC = schema.positive_int(1, "D judges packs of this many samples (PacGAN); 1: off")
+_WIDTH = schema.positive_int(32, "dcgan: channels of D's first / G's last hidden layer")
+_HIDDEN = schema.int_tuple((256, 256, 256), "hidden units per layer")
+
+
+def _check_pacgan(config) -> None:
+    if config.model.d_spectral_norm:
+        raise ConfigError(
+            "model.d_spectral_norm", True, "False with model.name='pacgan_mlp' (maxout critic)"
+        )
+
+
+def _check_resnet(config) -> None:
+    model = config.model
+    if model.d_norm != "none":
+        raise ConfigError("model.d_norm", model.d_norm, "'none' with model.name='resnet' (SNGAN)")
+    if model.num_classes and model.g_norm != "batch":
+        raise ConfigError(
+            "model.g_norm",
+            model.g_norm,
+            "'batch' for a conditional resnet (its generator uses class-conditional BatchNorm)",
+        )
+
+
+def _check_resolution(config) -> None:
+    if config.data.resolution not in RESOLUTIONS:
+        raise ConfigError("data.resolution", config.data.resolution, str(sorted(RESOLUTIONS)))
+
+
+def _image_check(extra: Callable[[Any], None] | None = None) -> Callable[[Any], None]:
+    def check(config) -> None:
+        _check_resolution(config)
+        if extra is not None:
+            extra(config)
+
+    return check
+
+
+MODELS: dict[str, Family] = {
+    "mlp": Family(
+        _mlp,
+        {
+            "g_hidden": _HIDDEN,
+            "d_hidden": _HIDDEN,
+            "g_norm": _G_NORM,
+            "d_norm": _D_NORM,
+            "pac": _PAC,
+            "d_spectral_norm": _SN,
+        },  # fmt: skip
+        "points",
+        low_precision=True,
+    ),
+    "pacgan_mlp": Family(
+        _pacgan_mlp,
+        {
+            "g_hidden": _HIDDEN,
+            "d_hidden": _HIDDEN,
+            "g_norm": _G_NORM,
+            "pac": _PAC,
+            "maxout_pieces": schema.positive_int(5, "pacgan_mlp: pieces per maxout unit"),
+        },  # fmt: skip
+        "points",
+        check=_check_pacgan,
+    ),
+    "dcgan": Family(
+        _dcgan,
+        {
+            "width": _WIDTH,
+            "g_norm": _G_NORM,
+            "d_norm": _D_NORM,
+            # dcgan's 4x4 stride-2 layers, all the same function (gan_jax/models/layers.py):
+            "upsample": schema.choice("adjoint", UPSAMPLES, "'adjoint', 'subpixel' or flax's"),
+            "downsample": schema.choice("adjoint", DOWNSAMPLES, "'adjoint', 'subpixel' or flax's"),
+            "d_spectral_norm": _SN,
+        },
+        "images",
+        low_precision=True,
+        check=_image_check(),
+    ),
+    "resnet": Family(
+        _resnet,
+        {"width": _WIDTH, "g_norm": _G_NORM, "d_norm": _D_NORM, "d_spectral_norm": _SN},
+        "images",
+        check=_image_check(_check_resnet),
+    ),
+}
+
+
+def default_block():
+    """The `model` config block: every family's keys at their defaults."""
+    return schema.defaults(COMMON_KEYS, *(f.keys for f in MODELS.values()))
+
+
+def check(config) -> None:
+    """ConfigError on a bad ``model.*`` value: the family, its keys, what it can build."""
+    model = config.model
+    schema.check_block("model", model, COMMON_KEYS)
+    family = MODELS[model.name]
+    schema.check_block("model", model, family.keys)
+    if model.dtype != "float32" and not family.low_precision:
+        raise ConfigError("model.dtype", model.dtype, f"'float32' with model.name={model.name!r}")
+    if family.check is not None:
+        family.check(config)
+
 
 __all__ = [
     "MODELS",
+    "Family",
     "RESOLUTIONS",
     "DCGANDiscriminator",
     "DCGANGenerator",

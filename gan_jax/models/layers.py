@@ -243,7 +243,7 @@ def spectral_norm(layer: nn.Module, enabled: bool, name: str | None = None):
     the ``batch_stats`` collection (flax's default), so ``steps.ModelState.batch_stats`` carries
     them through the pure steps and into checkpoints like BatchNorm statistics. One power
     iteration runs per call; ``u`` and ``sigma`` are written back only when ``train`` is true and
-    the caller lets ``batch_stats`` mutate (the critic update: see ``steps.d_step``). The layer's
+    the caller lets ``batch_stats`` mutate (the critic's update: see ``gan_jax.steps``). The layer's
     params keep their names, so switching normalisation on does not rename any parameter.
     """
     if not enabled:

@@ -7,7 +7,7 @@ samples from the run's fixed evaluation inputs. The trainer, ``gan_jax.sample``,
 ``gan_jax.evaluate``, the experiments and notebooks all use these; none of them imports the
 trainer::
 
-    from gan_jax import run as runs
+    from gan_jax import runs
     run = runs.build_run(config)
     state = run.init_state(jax.random.key(config.seed))
     step = steps.make_train_step(run.game)
@@ -133,3 +133,16 @@ def sample_images(
         for i in range(0, n, batch)
     ]
     return np.concatenate(chunks)
+
+
+def evaluate(run: Run, state: State, evaluator) -> dict | None:
+    """The evaluation record of ``state``: the evaluator's metrics on samples of the run's fixed
+    evaluation inputs, plus the game's headline measures as ``headline/<name>``; None when the
+    run has neither."""
+    record = (
+        None if evaluator is None else evaluator(sample_images(run, state, evaluator.num_samples))
+    )
+    if run.game.headline is not None:
+        headline = {f"headline/{k}": float(v) for k, v in run.game.headline(run, state).items()}
+        record = {**(record or {"protocol": {"headline": run.game.name}}), **headline}
+    return record
