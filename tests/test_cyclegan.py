@@ -307,10 +307,8 @@ def test_end_to_end_train_sample_and_headline(tmp_path, digits_classifier):
     # The headline is the run's evaluation record (no feature extractor fits translations).
     final = json.loads((tmp_path / "eval.json").read_text())
     assert final == {"step": 2, **evaluate.evaluate_checkpoint(tmp_path)}
-    assert final == {
-        "step": 2,
-        **{f"headline/{k}": v for k, v in run.game.headline(run, loaded).items()},
-    }
+    headline = {f"headline/{k}": v for k, v in run.game.headline(run, loaded).items()}
+    assert final == {"step": 2, "protocol": {"headline": "cyclegan"}, **headline}
     for name in ("class_preservation_ab", "class_preservation_ba"):
         assert 0 <= final[f"headline/{name}"] <= 1
     assert 0 < final["headline/cycle_l1"] < 2 and 0 < final["headline/cycle_l1_b"] < 2
@@ -340,7 +338,7 @@ def test_exact_resume_pool_included(tmp_path):
 @pytest.mark.slow
 def test_two_steps_per_dispatch_equal_two_dispatches_of_one():
     run = runs.build_run(tiny_config())
-    state = run.init_state(jax.random.key(0))
+    state = jax.jit(run.init_state)(jax.random.key(0))
     one, two = make_dispatch(run, 1), make_dispatch(run, 2)
     guard = divergence.init_guard()
     double, _, double_metrics = two(jax.tree.map(jnp.copy, state), guard)
@@ -362,7 +360,7 @@ from gan_jax.dispatch import make_dispatch
 run = runs.build_run(tiny_config())
 mesh = sharding.make_mesh()
 assert mesh.size == 8, mesh
-state = jax.device_put(run.init_state(jax.random.key(0)), sharding.replicated(mesh))
+state = jax.device_put(jax.jit(run.init_state)(jax.random.key(0)), sharding.replicated(mesh))
 step, guard = make_dispatch(run, 1, mesh), divergence.init_guard()
 for _ in range(3):
     state, guard, _ = step(state, guard)
@@ -388,7 +386,7 @@ def test_eight_devices_match_one(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     run = runs.build_run(tiny_config())
-    state, guard = run.init_state(jax.random.key(0)), divergence.init_guard()
+    state, guard = jax.jit(run.init_state)(jax.random.key(0)), divergence.init_guard()
     step = make_dispatch(run, 1)
     for _ in range(3):
         state, guard, _ = step(state, guard)
