@@ -11,7 +11,12 @@ the same images: the untrained generators (the recipe's initialisation, seed 0),
 map (G = id), and the true transform (G_AB = T, G_BA = T^-1: class preservation is then the
 classifier's own accuracy, the ceiling). Writes experiments/results/cyclegan_translations.png
 (rows: domain-A inputs, their translations, their reconstructions, then the same from B) and
-experiments/results/cyclegan_digits.{md,json}.
+experiments/results/cyclegan_digits.{md,json}. The other settings in its table were run as
+
+    python experiments/cyclegan_digits.py --config.game.identity_weight=5.0 \
+        --workdir=runs/cyclegan_identity5 --name=cyclegan_identity5
+    python experiments/cyclegan_digits.py --config.data.domain_b=rot90 \
+        --workdir=runs/cyclegan_rot90 --name=cyclegan_rot90
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ def picture(path: pathlib.Path, out: dict, domains: tuple) -> None:
 def main(argv):
     del argv
     config = FLAGS.config
+    resumed = (pathlib.Path(FLAGS.workdir) / "checkpoints").is_dir()
     t0 = time.perf_counter()
     try:
         state = train.train_and_evaluate(config, FLAGS.workdir)
@@ -95,8 +101,9 @@ def main(argv):
         f"{config.train.steps} steps of batch {config.train.batch_size}, "
         f"cycle_weight {game.cycle_weight}, identity_weight {game.identity_weight}, "
         f"pool {game.pool_size}, G width {game.g_width} x {game.g_blocks} blocks, "
-        f"D width {game.d_width} x {game.d_layers} layers; trained in {train_s:.0f} s "
-        f"(wall, shared CPU)"
+        f"D width {game.d_width} x {game.d_layers} layers; "
+        + ("resumed from the workdir's checkpoints" if resumed else f"trained in {train_s:.0f} s")
+        + " (wall, shared CPU)"
     )
     keys = ["class_preservation_ab", "class_preservation_ba", "cycle_l1", "cycle_l1_b"]
     keys += ["transform_l1_ab", "transform_l1_ba"]
@@ -118,6 +125,19 @@ def main(argv):
         f"Picture: {FLAGS.name}_translations.png (rows: a, G_AB(a), G_BA(G_AB(a)), "
         "b, G_BA(b), G_AB(G_BA(b))).",
     ]
+    # The other settings this script was run with (--name=<name>_<variant>), as they were saved.
+    others = sorted(out_dir.glob(f"{FLAGS.name}_*_digits.json"))
+    if others:
+        lines += ["", "Other settings (their own runs of this script, `--name`):", ""]
+        lines += ["| run | setting | " + " | ".join(keys) + " |", "|---" * (len(keys) + 2) + "|"]
+        for f in others:
+            saved = json.loads(f.read_text())
+            m = saved["results"]["trained"]
+            lines.append(
+                f"| {f.stem} | {saved['setting']} | "
+                + " | ".join(f"{m[k]:.3f}" for k in keys)
+                + " |"
+            )
     (out_dir / f"{FLAGS.name}_digits.md").write_text("\n".join(lines) + "\n")
     (out_dir / f"{FLAGS.name}_digits.json").write_text(
         json.dumps({"setting": setting, "results": rows}, indent=2) + "\n"
