@@ -17,6 +17,10 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
   pixels 0..255 scaled to [-1, 1] and bilinearly resized to ``data.resolution`` (32 by default:
   the DCGANs' resolutions are 16, 32 and 64, and 32 is what the TFDS MNIST preset uses). Batches
   draw distinct images as for digits.
+- ``digits_unpaired``: two unpaired image domains for translation (CycleGAN): A = the digits,
+  B = the digits transformed by ``data.domain_b`` (``DOMAIN_TRANSFORMS``: 'invert', -x, the
+  default; 'rot90'), from disjoint halves of the 1797 digits, so no image has its pair in the
+  other domain. Batches are ``{'a', 'label_a', 'b', 'label_b'}``, a and b drawn independently.
 
 Host datasets (``tfds:<name>[/<config>]``, ``folder:<path>``; gan_jax.input_pipeline) are read
 from files by grain on the host instead, so they carry a ``host`` source and the trainer feeds
@@ -182,6 +186,59 @@ EMBEDDED_IMAGES: dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]] = {
 }
 
 
+# data.domain_b of digits_unpaired: name -> (transform, its inverse), on NHWC batches.
+DOMAIN_TRANSFORMS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "invert": (lambda x: -x, lambda x: -x),
+    # np.rot90 of each image (a quarter turn counterclockwise) and back.
+    "rot90": (lambda x: x[:, :, ::-1].swapaxes(1, 2), lambda x: x[:, ::-1].swapaxes(1, 2)),
+}
+# The fixed split of digits_unpaired into its A and B halves (one split for every run seed).
+DOMAIN_SPLIT_SEED = 0
+_DOMAIN_B = schema.choice("invert", DOMAIN_TRANSFORMS, "digits_unpaired: domain B's transform")
+
+
+def _check_unpaired_batch(config) -> None:
+    if config.train.batch_size > 1797 // 2:
+        raise ConfigError(
+            "train.batch_size",
+            config.train.batch_size,
+            f"<= {1797 // 2} (digits_unpaired draws each domain's images without replacement)",
+        )
+
+
+def digits_unpaired_arrays(
+    resolution: int = 16, domain_b: str = "invert"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(a, label_a, b, label_b) of ``digits_unpaired``: the digits split by a fixed permutation
+    (seed ``DOMAIN_SPLIT_SEED``), the first 899 as domain A, the other 898 transformed as B."""
+    if domain_b not in DOMAIN_TRANSFORMS:
+        raise ConfigError("data.domain_b", domain_b, str(sorted(DOMAIN_TRANSFORMS)))
+    images, labels = digits_arrays(resolution)
+    perm = np.random.default_rng(DOMAIN_SPLIT_SEED).permutation(len(images))
+    idx_a, idx_b = np.sort(perm[: (len(images) + 1) // 2]), np.sort(perm[(len(images) + 1) // 2 :])
+    transform = DOMAIN_TRANSFORMS[domain_b][0]
+    b = np.ascontiguousarray(transform(images[idx_b]))
+    return images[idx_a], labels[idx_a], b, labels[idx_b]
+
+
+def digits_unpaired(resolution: int = 16, domain_b: str = "invert") -> Dataset:
+    """Unpaired domains A (digits) and B (``domain_b`` of other digits)."""
+    a_np, label_a_np, b_np, label_b_np = digits_unpaired_arrays(resolution, domain_b)
+
+    def sample(key: jax.Array, batch_size: int) -> Batch:
+        key_a, key_b = jax.random.split(key)
+        idx_a = jax.random.choice(key_a, a_np.shape[0], (batch_size,), replace=False)
+        idx_b = jax.random.choice(key_b, b_np.shape[0], (batch_size,), replace=False)
+        return {
+            "a": jnp.asarray(a_np)[idx_a],
+            "label_a": jnp.asarray(label_a_np)[idx_a],
+            "b": jnp.asarray(b_np)[idx_b],
+            "label_b": jnp.asarray(label_b_np)[idx_b],
+        }
+
+    return Dataset("digits_unpaired", a_np.shape[1:], sample, 10)
+
+
 def host_dataset(cfg: Mapping[str, Any]) -> Dataset:
     """A ``tfds:`` or ``folder:`` dataset; its files are opened on first use."""
     source = input_pipeline.host_source(cfg)
@@ -202,7 +259,9 @@ class DatasetEntry:
     Attributes:
       build: the `data` config block -> Dataset.
       keys: its keys of the `data` block (beyond ``name``), with defaults and checks.
-      kind: 'points' (2D mixtures) or 'images'.
+      kind: 'points' (2D mixtures: batches {'x', 'label'}), 'images' (the same, NHWC) or
+        'domains' (unpaired image domains: {'a', 'label_a', 'b', 'label_b'}); a game says which
+        kinds it trains on (its module's DATA_KINDS).
       check: optional ``config -> None`` for a combination it cannot serve.
     """
 
@@ -249,6 +308,12 @@ DATASETS: dict[str, DatasetEntry] = {
         lambda cfg: mnist5k(cfg["resolution"]),
         {"resolution": _RESOLUTION},
         "images",
+    ),
+    "digits_unpaired": DatasetEntry(
+        lambda cfg: digits_unpaired(cfg["resolution"], cfg["domain_b"]),
+        {"resolution": _RESOLUTION, "domain_b": _DOMAIN_B},
+        "domains",
+        check=_check_unpaired_batch,
     ),
 }
 HOST_DATASET = DatasetEntry(

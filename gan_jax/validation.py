@@ -56,9 +56,17 @@ def validate(config) -> None:
 
 
 def check_combination(config) -> None:
-    """The rules between blocks: data kind x model kind, gradient penalty x BatchNorm critic,
-    packing x penalty and batch size."""
+    """The rules between blocks: data kind x game and x model kind, gradient penalty x BatchNorm
+    critic, packing x penalty and batch size."""
     family, kind = models.MODELS[config.model.name], data.entry(config.data.name).kind
+    game_kinds = GAMES[config.game.name].DATA_KINDS
+    if kind not in game_kinds:
+        fitting = [name for name in data.DATASETS if data.DATASETS[name].kind in game_kinds]
+        raise ConfigError(
+            "data.name", config.data.name, f"one of {fitting} for game.name={config.game.name!r}"
+        )
+    if kind == "domains":
+        return  # the translation games build their own networks (model.* is not read)
     if family.data_kind != kind:
         fitting = [name for name, f in models.MODELS.items() if f.data_kind == kind]
         raise ConfigError(

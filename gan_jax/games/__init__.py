@@ -2,6 +2,7 @@
 
 Each game is one module (``gan_jax.steps`` says what a game declares) with
 
+- ``DATA_KINDS``: the dataset kinds it trains on ('points', 'images', 'domains');
 - ``DEFAULTS``: its keys of the ``game`` config block and their defaults (a recipe starts from
   ``games.defaults(name)``);
 - ``check(config)``: raises ``ConfigError`` (key, value, what is allowed) on a bad value of its
@@ -11,6 +12,8 @@ Each game is one module (``gan_jax.steps`` says what a game declares) with
 Adding a GAN variant is its module, its recipe in configs/ and a line here.
 
 - ``classic``: one G, one D, any objective and penalty of ``gan_jax.losses`` (the default).
+- ``cyclegan``: unpaired image-to-image translation, two generators and two PatchGAN critics
+  (Zhu et al. 2017).
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ from types import ModuleType
 
 import ml_collections
 
-from gan_jax.games import classic
+from gan_jax.games import classic, cyclegan
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
+    "cyclegan": cyclegan,
 }
 
 

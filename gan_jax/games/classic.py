@@ -33,6 +33,8 @@ from gan_jax.losses import Objective, get_objective
 from gan_jax.models import MODELS
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
+# The dataset kinds it trains on (data.DatasetEntry.kind).
+DATA_KINDS = ("points", "images")
 # The classic game has no keys of its own in the `game` block. Its variants are the objectives
 # and model families, each with its paper and recipe (losses.OBJECTIVES, models.MODELS).
 DEFAULTS: dict = {}
