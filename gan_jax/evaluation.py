@@ -55,6 +55,7 @@ REFERENCE_KEYS = ("mu", "sigma")
 
 # The extractor keys of the `eval` block, declared here where they are read (gan_jax/schema.py).
 KEYS: schema.Spec = {
+    "num_samples": schema.positive_int(2500, "generated samples per evaluation"),
     # 'auto': mode metrics on 2D data, the dataset's classifier (gan_jax.classifier) on digits
     # and mnist5k.
     "extractor": schema.choice("auto", EXTRACTORS, "the feature extractor"),
@@ -338,7 +339,7 @@ def make_embedding(dataset: Dataset, eval_config: Mapping[str, Any]) -> Embeddin
     if extractor in CLASSIFIER_EXTRACTORS:
         return classifier_embedding(dataset, get("cache_dir") or None)
     if extractor == "inception_v3":
-        num_samples = int(eval_config["num_samples"])
+        num_samples = int(get("num_samples"))
         weights = get("inception_weights")
         return inception_embedding(dataset, num_samples, weights, resize)
     return None
@@ -348,8 +349,8 @@ def make_evaluator(
     dataset: Dataset, eval_config: Mapping[str, Any], reference: ReferenceStats | None = None
 ) -> Evaluator | None:
     """The evaluator ``eval_config`` (the ``eval`` block) asks for; None for ``none``."""
-    extractor = resolve_extractor(dataset, eval_config["extractor"])
-    num_samples = int(eval_config["num_samples"])
+    extractor = resolve_extractor(dataset, schema.value(eval_config, KEYS, "extractor"))
+    num_samples = int(schema.value(eval_config, KEYS, "num_samples"))
     if extractor == "modes":
         return mode_evaluator(dataset, num_samples)
     embedding = make_embedding(dataset, eval_config)

@@ -30,7 +30,6 @@ CHECKPOINT_KEYS: schema.Spec = {
     "max_to_keep": schema.positive_int(3, "checkpoints kept"),
 }
 EVAL_SCHEDULE_KEYS: schema.Spec = {
-    "num_samples": schema.positive_int(2500, "generated samples per evaluation"),
     "every_steps": schema.non_negative_int(
         500, "evaluate every N steps", allowed="a non-negative integer (0: only at the end)"
     ),

@@ -284,7 +284,7 @@ def test_reference_stats_cli_errors_are_one_line(tmp_path):
 
 
 def test_bad_resize_is_a_config_error_naming_the_key():
-    digits = train.build_run(default.get_config()).dataset
+    digits = runs.build_run(default.get_config()).dataset
     with pytest.raises(ConfigError, match="eval.resize='bicubic' is not allowed"):
         evaluation.make_evaluator(digits, {"resize": "bicubic"})
 
@@ -327,7 +327,7 @@ def test_mnist5k_preset_evaluates_with_its_own_classifier(tmp_path, mnist5k_clas
     assert protocol["real_samples"] == 5000
     for key in ("frechet_distance", "kid", "precision", "recall", "density", "coverage", "classes"):
         assert key in final, key
-    mnist = train.build_run(c).dataset
+    mnist = runs.build_run(c).dataset
     assert evaluation.resolve_extractor(mnist, "auto") == "mnist5k_cnn"
     with pytest.raises(ConfigError, match="'digits_cnn' only with data.name='digits'"):
         evaluation.resolve_extractor(mnist, "digits_cnn")

@@ -53,6 +53,8 @@ from gan_jax.steps import Batch, Context, Game, Network, Player
 
 # The dataset kinds it trains on (data.DatasetEntry.kind).
 DATA_KINDS = ("domains",)
+PAPER = "CycleGAN, Zhu et al. 2017, arXiv 1703.10593"
+RECIPE = "cyclegan"
 DEFAULTS: dict = {
     "cycle_weight": 10.0,  # lambda of eq. 3
     "identity_weight": 5.0,  # 0.5 * lambda (reference code: --lambda_identity 0.5); 0: off
