@@ -303,7 +303,7 @@ def test_no_host_round_trips_between_log_steps(monkeypatch, tmp_path):
 
         return dispatch
 
-    monkeypatch.setattr(train, "make_dispatch", counting_make_dispatch)
+    monkeypatch.setattr(dispatching, "make_dispatch", counting_make_dispatch)
     monkeypatch.setattr(steps, "train_step", worker.counted(steps.train_step, "train_step", traces))
     monkeypatch.setattr(jax_array.ArrayImpl, "_value", property(recording_value))
     train.train_and_evaluate(config, tmp_path)
