@@ -11,6 +11,8 @@ Each game is one module (``gan_jax.steps`` says what a game declares) with
 Adding a GAN variant is its module, its recipe in configs/ and a line here.
 
 - ``classic``: one G, one D, any objective and penalty of ``gan_jax.losses`` (the default).
+- ``infogan``: InfoGAN (Chen et al. 2016): a categorical and continuous codes in G's input, a Q
+  head on the critic, the mutual-information bound in both losses; headline ``code_accuracy``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from types import ModuleType
 
 import ml_collections
 
-from gan_jax.games import classic
+from gan_jax.games import classic, infogan
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
+    "infogan": infogan,
 }
 
 

@@ -1,0 +1,326 @@
+"""InfoGAN (Chen et al. 2016, arXiv 1606.03657): the classic game with a latent code G must keep.
+
+G's input is the noise z next to a code c: one categorical code (``game.num_categories`` values,
+one-hot) and ``game.num_continuous`` continuous codes, uniform in [-1, 1]. A head Q on the
+critic's body predicts c from an image, and both players minimise the negative of the
+variational lower bound of the mutual information I(c; G(z, c)) (the paper's eq. 4-5):
+
+    L_I = E_{c ~ p(c), x ~ G(z, c)}[log Q(c | x)] + H(c) <= I(c; G(z, c)),
+    info loss = CE(Q's logits, c_cat) + continuous_weight * NLL_Gauss(c_cont | Q's means, stds),
+
+so that maximising L_I is minimising the info loss (H(c) is a constant). Following the paper's
+code (``infogan/algos/infogan_trainer.py``: ``discriminator_loss -= info_reg_coeff * mi_est``
+and ``generator_loss -= info_reg_coeff * mi_est``), the critic player adds
+``game.info_weight * info loss`` (updating the body and Q, on fakes with stopped gradients) and
+the generator player adds the same term (updating G through the frozen critic and Q). The
+adversarial part is the classic game's, for any objective of ``losses.py`` (non-saturating in
+the recipe).
+
+Q(c_cont | x) is a factored Gaussian (the paper, section 6). With ``game.learn_std=False`` (the
+default) its standard deviation is fixed at 1, as in the paper's MNIST code
+(``Uniform(1, fix_std=True)``), so the NLL is 0.5 (c - mu)^2 + 0.5 log(2 pi) per code; with
+``learn_std=True`` Q also predicts log sigma per code. ``game.continuous_weight`` scales the
+continuous NLL against the categorical CE: the paper sets lambda = 1 for discrete codes and "a
+smaller lambda" with continuous ones; its MNIST code uses 1 for both with the fixed std, as here.
+The paper draws its 62 noise variables uniformly; here z ~ N(0, I) as in every gan_jax game.
+
+The critic (``InfoGANCritic``) is the DCGAN discriminator's body (``gan_jax.models.layers``)
+with two heads: the DCGAN logit and Q (dense ``game.q_hidden`` units, normalisation, LeakyReLU,
+then the code's logits, means and, if learned, log stds), as in the paper's appendix C.1.
+
+Headline (``Game.headline``, digits only): the categorical code as a digit classifier. For each
+code value, ``game.headline_samples`` samples (the run's fixed evaluation inputs, codes cycling
+0..K-1) are classified by the digits CNN (``gan_jax.classifier``); the codes are matched one to
+one to classes by the assignment that maximises the agreement (Hungarian algorithm), and
+``code_accuracy`` is the fraction of samples whose class is their code's match (the paper
+reports 5% error on MNIST). ``code_purity`` matches each code to its own majority class
+(many-to-one, an upper bound of the accuracy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import scipy.optimize
+
+from gan_jax import classifier, steps
+from gan_jax.data import Dataset
+from gan_jax.errors import ConfigError
+from gan_jax.games import classic
+from gan_jax.losses import get_objective
+from gan_jax.models import compute_dtype
+from gan_jax.models.dcgan import num_upsamplings
+from gan_jax.models.layers import downsample_layer, norm_layer, spectral_norm
+from gan_jax.steps import Context, Game
+
+DEFAULTS: dict = {
+    "num_categories": 10,  # values of the categorical code (one digit class each, ideally)
+    "num_continuous": 2,  # continuous codes, uniform in [-1, 1]
+    "info_weight": 1.0,  # lambda: weight of the info loss in both players' losses
+    "continuous_weight": 1.0,  # the continuous codes' NLL relative to the categorical CE
+    "learn_std": False,  # Q predicts log sigma of each continuous code; False: sigma = 1
+    "q_hidden": 128,  # units of Q's hidden layer
+    "headline_samples": 1000,  # samples per code value for code_accuracy (digits only)
+}
+
+# Folded into an update's key for the codes; the z draw (split(key)[0]) and the penalty's key
+# (split(key)[1]) stay the classic game's.
+CODE_STREAM, CONTINUOUS_STREAM = 2, 3
+
+
+def check(config) -> None:
+    """Raise ConfigError on a bad value of game.* or a model InfoGAN cannot be built on."""
+    game = config.game
+    k = game.get("num_categories", DEFAULTS["num_categories"])
+    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
+        raise ConfigError("game.num_categories", k, "an integer >= 2")
+    c = game.get("num_continuous", DEFAULTS["num_continuous"])
+    if isinstance(c, bool) or not isinstance(c, int) or c < 0:
+        raise ConfigError("game.num_continuous", c, "a non-negative integer")
+    for key in ("info_weight", "continuous_weight"):
+        value = game.get(key, DEFAULTS[key])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"game.{key}", value, "a number >= 0")
+    learn_std = game.get("learn_std", DEFAULTS["learn_std"])
+    if not isinstance(learn_std, bool):
+        raise ConfigError("game.learn_std", learn_std, "True or False")
+    for key in ("q_hidden", "headline_samples"):
+        value = game.get(key, DEFAULTS[key])
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"game.{key}", value, "a positive integer")
+    if config.model.name != "dcgan":
+        raise ConfigError("model.name", config.model.name, "'dcgan' with game.name='infogan'")
+    num_classes = config.model.get("num_classes", 0)
+    if num_classes != 0:
+        raise ConfigError(
+            "model.num_classes",
+            num_classes,
+            "0 with game.name='infogan' (the code replaces labels)",
+        )
+
+
+def generator_input(z: jax.Array, code: jax.Array, cont: jax.Array, num_categories: int):
+    """G's input: [z, one-hot(code), cont] along the features."""
+    onehot = jax.nn.one_hot(code, num_categories, dtype=z.dtype)
+    return jnp.concatenate([z, onehot, cont.astype(z.dtype)], axis=-1)
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeLatent:
+    """InfoGAN's latent (the duck type of ``classic.Latent``): z, a categorical and continuous
+    codes; ``extra`` is ``{'code': (B,) int32, 'cont': (B, C)}`` for the info loss."""
+
+    z_dim: int  # noise dimensions (model.z_dim); G's input has z_dim + K + C
+    num_categories: int
+    num_continuous: int
+    num_classes: int = 0  # the critic is unconditional
+
+    def draw(self, ctx: Context, key: jax.Array, n: int) -> tuple[tuple, Any, dict]:
+        z = ctx.normal(jax.random.split(key)[0], (n, self.z_dim))
+        code = ctx.randint(jax.random.fold_in(key, CODE_STREAM), (n,), self.num_categories)
+        cont = ctx.constrain(
+            jax.random.uniform(
+                jax.random.fold_in(key, CONTINUOUS_STREAM),
+                (n, self.num_continuous),
+                minval=-1.0,
+                maxval=1.0,
+            )
+        )
+        g_in = generator_input(z, code, cont, self.num_categories)
+        return (g_in, None), None, {"code": code, "cont": cont}
+
+
+def categorical_nll(logits: jax.Array, code: jax.Array) -> jax.Array:
+    """-E[log Q(c | x)] of the categorical code: softmax cross-entropy, mean over the batch."""
+    return optax.softmax_cross_entropy_with_integer_labels(logits, code).mean()
+
+
+def gaussian_nll(mean: jax.Array, log_std: jax.Array, cont: jax.Array) -> jax.Array:
+    """-E[log Q(c | x)] of a factored Gaussian: sum over the codes, mean over the batch.
+
+    Per code: 0.5 ((c - mu) / sigma)^2 + log sigma + 0.5 log(2 pi).
+    """
+    per_code = (
+        0.5 * ((cont - mean) * jnp.exp(-log_std)) ** 2 + log_std + 0.5 * math.log(2 * math.pi)
+    )
+    return per_code.sum(axis=-1).mean()
+
+
+def info_terms(
+    q: dict[str, jax.Array],
+    extra: dict[str, jax.Array],
+    *,
+    info_weight: float,
+    continuous_weight: float,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """``info_weight * (CE + continuous_weight * NLL)`` and its terms, from Q's outputs on fakes.
+
+    Terms: ``info`` (the weighted loss), ``info_cat`` (CE), ``info_cont`` (Gaussian NLL, 0
+    without continuous codes), ``mi_bound`` (log K - CE: the lower bound of I(c_cat; x) in
+    nats), ``code_acc`` (Q's accuracy on the categorical code).
+    """
+    logits = q["logits"]
+    ce = categorical_nll(logits, extra["code"])
+    nll = jnp.zeros((), jnp.float32)
+    if extra["cont"].shape[-1]:
+        nll = gaussian_nll(q["mean"], q["log_std"], extra["cont"])
+    loss = info_weight * (ce + continuous_weight * nll)
+    terms = {
+        "info": loss,
+        "info_cat": ce,
+        "info_cont": nll,
+        "mi_bound": math.log(logits.shape[-1]) - ce,
+        "code_acc": jnp.mean(jnp.argmax(logits, axis=-1) == extra["code"]),
+    }
+    return loss, terms
+
+
+class InfoGANCritic(nn.Module):
+    """The DCGAN discriminator's body with two heads: ``(logit (B,), q)``.
+
+    ``q``: ``logits`` (B, K) of the categorical code, ``mean`` and ``log_std`` (B, C) of the
+    continuous ones (``log_std`` zeros unless ``learn_std``). Q's head: Dense(q_hidden) (no bias
+    before BatchNorm), normalisation ``norm``, LeakyReLU(0.2), Dense to the code's parameters.
+    """
+
+    resolution: int = 16
+    width: int = 32
+    norm: str = "batch"
+    downsample: str = "adjoint"
+    spectral_norm: bool = False
+    num_categories: int = 10
+    num_continuous: int = 2
+    learn_std: bool = False
+    q_hidden: int = 128
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(
+        self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
+    ) -> tuple[jax.Array, dict[str, jax.Array]]:
+        del labels  # unconditional
+        n = num_upsamplings(self.resolution)
+        feats, dtype, sn = self.width, self.dtype, self.spectral_norm
+        for i in range(n):
+            bias = i == 0 or self.norm != "batch"
+            conv = downsample_layer(
+                self.downsample, feats, use_bias=bias, name=f"conv{i}", dtype=dtype
+            )
+            x = spectral_norm(conv, sn, name=f"sn{i}")(x, train)
+            if i > 0:
+                x = norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x)
+            x = nn.leaky_relu(x, 0.2)
+            feats *= 2
+        logit = nn.Conv(1, (4, 4), padding="VALID", name="logit", dtype=dtype)
+        out = spectral_norm(logit, sn, name="sn_logit")(x, train)
+        out = out.reshape(out.shape[0]).astype(jnp.float32)
+
+        h = x.reshape(x.shape[0], -1)
+        h = nn.Dense(self.q_hidden, use_bias=self.norm != "batch", name="q_hidden", dtype=dtype)(h)
+        h = nn.leaky_relu(norm_layer(self.norm, train, name="q_norm", dtype=dtype)(h), 0.2)
+        k, c = self.num_categories, self.num_continuous
+        params = nn.Dense(k + c * (1 + self.learn_std), name="q_out", dtype=dtype)(h)
+        params = params.astype(jnp.float32)
+        log_std = params[:, k + c :] if self.learn_std else jnp.zeros_like(params[:, k : k + c])
+        return out, {"logits": params[:, :k], "mean": params[:, k : k + c], "log_std": log_std}
+
+
+def code_matching(
+    codes: np.ndarray, predictions: np.ndarray, num_categories: int, num_classes: int
+) -> dict[str, float]:
+    """How well the categorical code classifies: the best one-to-one code -> class matching.
+
+    ``confusion[c, y]`` counts samples of code c predicted as class y; the matching maximises
+    the matched counts (scipy's linear_sum_assignment). Returns ``code_accuracy`` (matched
+    fraction), ``code_purity`` (each code matched to its majority class, many-to-one) and
+    ``code_classes`` (distinct majority classes among the codes).
+    """
+    confusion = np.zeros((num_categories, num_classes), np.int64)
+    np.add.at(confusion, (np.asarray(codes), np.asarray(predictions)), 1)
+    rows, cols = scipy.optimize.linear_sum_assignment(confusion, maximize=True)
+    total = confusion.sum()
+    return {
+        "code_accuracy": float(confusion[rows, cols].sum() / total),
+        "code_purity": float(confusion.max(axis=1).sum() / total),
+        "code_classes": int(len(set(np.argmax(confusion, axis=1).tolist()))),
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _digits_classifier(resolution: int, cache_dir: str | None) -> classifier.Classifier:
+    # One instance per process, so its jit-ted apply compiles once across evaluations.
+    return classifier.digits_classifier(resolution, cache_dir)
+
+
+def code_accuracy(run, state: steps.State) -> dict[str, float]:
+    """The headline: ``code_matching`` of the digits CNN's predictions on the run's samples."""
+    from gan_jax.run import sample_images  # gan_jax.run imports the games
+
+    k = run.config.game.num_categories
+    n = k * run.config.game.headline_samples
+    inputs = run.eval_inputs(n)  # codes cycle 0..K-1: headline_samples of each
+    images = sample_images(run, state, n, inputs=inputs)
+    clf = _digits_classifier(run.dataset.shape[0], run.config.eval.get("cache_dir") or None)
+    logits, _ = clf.logits_and_features(images)
+    return code_matching(inputs["code"], np.argmax(logits, axis=1), k, clf.num_classes)
+
+
+def build(config, dataset: Dataset) -> Game:
+    gc = config.game
+    objective = get_objective(config.objective)
+    latent = CodeLatent(config.model.z_dim, gc.num_categories, gc.num_continuous)
+    resolution = dataset.shape[0]
+    critic = InfoGANCritic(
+        resolution=resolution,
+        width=config.model.width,
+        norm=config.model.d_norm,
+        downsample=config.model.get("downsample", "adjoint"),
+        spectral_norm=config.model.get("d_spectral_norm", False),
+        num_categories=gc.num_categories,
+        num_continuous=gc.num_continuous,
+        learn_std=gc.learn_std,
+        q_hidden=gc.q_hidden,
+        dtype=compute_dtype(config.model),
+    )
+    weights = dict(info_weight=float(gc.info_weight), continuous_weight=float(gc.continuous_weight))
+
+    def extra_terms(ctx, fake_out, extra):
+        return info_terms(fake_out[1], extra, **weights)
+
+    bound = dict(objective=objective, latent=latent, extra_terms=extra_terms)
+    g_dim = latent.z_dim + latent.num_categories + latent.num_continuous
+
+    def generate(state, inputs):
+        g_in = generator_input(inputs["z"], inputs["code"], inputs["cont"], latent.num_categories)
+        return steps.apply(state, "g", g_in, None)
+
+    def eval_inputs(key, n):
+        key_z, key_c = jax.random.split(key)
+        return {
+            "z": jax.random.normal(key_z, (n, latent.z_dim)),
+            "code": jnp.arange(n, dtype=jnp.int32) % latent.num_categories,
+            "cont": jax.random.uniform(key_c, (n, latent.num_continuous), minval=-1.0, maxval=1.0),
+        }
+
+    return Game(
+        name="infogan",
+        networks=classic.networks(config, dataset, (jnp.zeros((2, g_dim)),), d_module=critic),
+        players=classic.players(
+            config,
+            objective,
+            lambda ctx, batch, key: classic.critic_loss(ctx, batch, key, **bound),
+            lambda ctx, batch, key: classic.generator_loss(ctx, batch, key, **bound),
+        ),
+        generate=generate,
+        eval_inputs=eval_inputs,
+        ema_decay=float(config.model.get("g_ema_decay", 0.0)),
+        headline=code_accuracy if dataset.name == "digits" else None,
+    )
