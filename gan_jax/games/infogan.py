@@ -233,22 +233,39 @@ class InfoGANCritic(nn.Module):
         return out, {"logits": params[:, :k], "mean": params[:, k : k + c], "log_std": log_std}
 
 
+def confusion_matrix(
+    codes: np.ndarray, predictions: np.ndarray, num_categories: int, num_classes: int
+) -> np.ndarray:
+    """``confusion[c, y]``: how many samples of code value c the classifier calls class y."""
+    confusion = np.zeros((num_categories, num_classes), np.int64)
+    np.add.at(confusion, (np.asarray(codes), np.asarray(predictions)), 1)
+    return confusion
+
+
+def matched_classes(confusion: np.ndarray) -> np.ndarray:
+    """The class matched to each code value (-1 if none): the one-to-one matching that
+    maximises the matched counts (scipy's linear_sum_assignment, the Hungarian algorithm)."""
+    rows, cols = scipy.optimize.linear_sum_assignment(confusion, maximize=True)
+    matched = np.full(confusion.shape[0], -1, np.int64)
+    matched[rows] = cols
+    return matched
+
+
 def code_matching(
     codes: np.ndarray, predictions: np.ndarray, num_categories: int, num_classes: int
 ) -> dict[str, float]:
-    """How well the categorical code classifies: the best one-to-one code -> class matching.
+    """How well the categorical code classifies, after the best one-to-one code -> class match.
 
-    ``confusion[c, y]`` counts samples of code c predicted as class y; the matching maximises
-    the matched counts (scipy's linear_sum_assignment). Returns ``code_accuracy`` (matched
-    fraction), ``code_purity`` (each code matched to its majority class, many-to-one) and
+    Returns ``code_accuracy`` (fraction of samples whose class is their code's match),
+    ``code_purity`` (each code matched to its majority class, many-to-one) and
     ``code_classes`` (distinct majority classes among the codes).
     """
-    confusion = np.zeros((num_categories, num_classes), np.int64)
-    np.add.at(confusion, (np.asarray(codes), np.asarray(predictions)), 1)
-    rows, cols = scipy.optimize.linear_sum_assignment(confusion, maximize=True)
+    confusion = confusion_matrix(codes, predictions, num_categories, num_classes)
+    matched = matched_classes(confusion)
+    rows = np.flatnonzero(matched >= 0)
     total = confusion.sum()
     return {
-        "code_accuracy": float(confusion[rows, cols].sum() / total),
+        "code_accuracy": float(confusion[rows, matched[rows]].sum() / total),
         "code_purity": float(confusion.max(axis=1).sum() / total),
         "code_classes": int(len(set(np.argmax(confusion, axis=1).tolist()))),
     }
@@ -260,17 +277,23 @@ def _digits_classifier(resolution: int, cache_dir: str | None) -> classifier.Cla
     return classifier.digits_classifier(resolution, cache_dir)
 
 
-def code_accuracy(run, state: steps.State) -> dict[str, float]:
-    """The headline: ``code_matching`` of the digits CNN's predictions on the run's samples."""
+def code_predictions(run, state: steps.State) -> tuple[np.ndarray, np.ndarray, int]:
+    """(codes, the digits CNN's predicted classes, number of classes) of ``headline_samples``
+    samples per code value from the run's fixed evaluation inputs (codes cycle 0..K-1)."""
     from gan_jax.run import sample_images  # gan_jax.run imports the games
 
-    k = run.config.game.num_categories
-    n = k * run.config.game.headline_samples
-    inputs = run.eval_inputs(n)  # codes cycle 0..K-1: headline_samples of each
+    n = run.config.game.num_categories * run.config.game.headline_samples
+    inputs = run.eval_inputs(n)
     images = sample_images(run, state, n, inputs=inputs)
     clf = _digits_classifier(run.dataset.shape[0], run.config.eval.get("cache_dir") or None)
     logits, _ = clf.logits_and_features(images)
-    return code_matching(inputs["code"], np.argmax(logits, axis=1), k, clf.num_classes)
+    return np.asarray(inputs["code"]), np.argmax(logits, axis=1), clf.num_classes
+
+
+def code_accuracy(run, state: steps.State) -> dict[str, float]:
+    """The headline: ``code_matching`` of the digits CNN's predictions on the run's samples."""
+    codes, predictions, num_classes = code_predictions(run, state)
+    return code_matching(codes, predictions, run.config.game.num_categories, num_classes)
 
 
 def build(config, dataset: Dataset) -> Game:
