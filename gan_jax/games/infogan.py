@@ -87,7 +87,7 @@ def check(config) -> None:
         raise ConfigError("game.num_continuous", c, "a non-negative integer")
     for key in ("info_weight", "continuous_weight"):
         value = game.get(key, DEFAULTS[key])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ConfigError(f"game.{key}", value, "a number >= 0")
     learn_std = game.get("learn_std", DEFAULTS["learn_std"])
     if not isinstance(learn_std, bool):
