@@ -48,7 +48,7 @@ def tiny_config(steps_: int = 3, **overrides):
 def leaves(state: steps.State) -> list[np.ndarray]:
     out = []
     for x in jax.tree.leaves(state):
-        if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
             x = jax.random.key_data(x)
         out.append(np.asarray(x))
     return out
@@ -299,7 +299,7 @@ for n in (1, 8):
         state, guard, _ = dispatch(state, guard)
     for i, leaf in enumerate(leaves(state)):
         out[f"{{n}}_{{i}}"] = leaf
-for i, leaf in enumerate(leaves(run.init_state(jax.random.key(0)))):
+for i, leaf in enumerate(leaves(jax.jit(run.init_state)(jax.random.key(0)))):
     out[f"init_{{i}}"] = leaf
 np.savez({out!r}, **out)
 """
