@@ -12,7 +12,7 @@ and the Frechet distance in the digits CNN's features. Also records each run's C
 Writes experiments/results/infogan.md (the table), infogan.json (every figure) and
 infogan_codes.png: seed 0's generator, one row per categorical code value, the columns sweeping
 continuous code 1 (left panel) or 2 (right panel) from -1 to 1 with the other at 0 and one
-noise vector per row.
+noise vector for the whole grid.
 """
 
 from __future__ import annotations
@@ -56,12 +56,13 @@ def code_sweep(run, state, which: int, columns: int) -> np.ndarray:
     """Images (K * columns, H, W, C): row k = code k, continuous code ``which`` from -1 to 1."""
     gc = run.config.game
     k, c = gc.num_categories, gc.num_continuous
-    z = jax.random.normal(jax.random.key(run.config.seed), (k, run.config.model.z_dim))
+    # One noise vector for the whole panel: rows and columns differ by their codes alone.
+    z = jax.random.normal(jax.random.key(run.config.seed), (1, run.config.model.z_dim))
     cont = np.zeros((k, columns, c), np.float32)
     if c:
         cont[:, :, which] = np.linspace(-1.0, 1.0, columns)[None, :]
     inputs = {
-        "z": jnp.repeat(z, columns, axis=0),
+        "z": jnp.repeat(z, k * columns, axis=0),
         "code": jnp.repeat(jnp.arange(k, dtype=jnp.int32), columns),
         "cont": jnp.asarray(cont.reshape(k * columns, c)),
     }
@@ -182,7 +183,7 @@ def main(argv):
         "",
         "`infogan_codes.png`: seed "
         f"{FLAGS.seeds[0]}, one row per code value, columns sweeping continuous code 1 (left) "
-        "and 2 (right) from -1 to 1, the other at 0, one noise vector per row.",
+        "and 2 (right) from -1 to 1, the other at 0, one noise vector for all.",
         "",
     ]
     (results / "infogan.md").write_text("\n".join(lines))
