@@ -146,6 +146,12 @@ def test_eval_inputs_cycle_the_code_and_the_generator_draws_them():
     assert state.nets["g"].params["project"]["kernel"].shape[0] == 8 + 10 + 2
 
 
+def test_uniform_noise_is_in_the_unit_box():
+    run = runs.build_run(tiny_config(**{"game.noise": "uniform"}))
+    z = np.asarray(run.eval_inputs(200)["z"])
+    assert z.min() >= -1.0 and z.max() <= 1.0 and z.std() == pytest.approx(1 / 3**0.5, rel=0.1)
+
+
 def test_game_has_the_classic_players_and_the_info_terms_in_both_losses():
     run = runs.build_run(tiny_config())
     assert [(p.name, p.role, p.updates) for p in run.game.players] == [
@@ -203,6 +209,7 @@ def test_other_objectives_train_with_the_info_terms(overrides):
         ("game.num_categories", 1),
         ("game.num_continuous", -1),
         ("game.q_hidden", 0),
+        ("game.noise", "laplace"),
         ("game.headline_samples", 0),
     ],
 )

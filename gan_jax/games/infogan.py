@@ -22,7 +22,8 @@ default) its standard deviation is fixed at 1, as in the paper's MNIST code
 ``learn_std=True`` Q also predicts log sigma per code. ``game.continuous_weight`` scales the
 continuous NLL against the categorical CE: the paper sets lambda = 1 for discrete codes and "a
 smaller lambda" with continuous ones; its MNIST code uses 1 for both with the fixed std, as here.
-The paper draws its 62 noise variables uniformly; here z ~ N(0, I) as in every gan_jax game.
+The paper's code draws its 62 noise variables from U[-1, 1] (``game.noise='uniform'``); the
+default is z ~ N(0, I), as in every gan_jax game.
 
 The critic (``InfoGANCritic``) is the DCGAN discriminator's body (``gan_jax.models.layers``)
 with two heads: the DCGAN logit and Q (dense ``game.q_hidden`` units, normalisation, LeakyReLU,
@@ -64,6 +65,7 @@ from gan_jax.steps import Context, Game
 DEFAULTS: dict = {
     "num_categories": 10,  # values of the categorical code (one digit class each, ideally)
     "num_continuous": 2,  # continuous codes, uniform in [-1, 1]
+    "noise": "normal",  # z ~ N(0, I) ('normal') or U[-1, 1] ('uniform', the paper's code)
     "info_weight": 1.0,  # lambda: weight of the info loss in both players' losses
     "continuous_weight": 1.0,  # the continuous codes' NLL relative to the categorical CE
     "learn_std": False,  # Q predicts log sigma of each continuous code; False: sigma = 1
@@ -74,6 +76,14 @@ DEFAULTS: dict = {
 # Folded into an update's key for the codes; the z draw (split(key)[0]) and the penalty's key
 # (split(key)[1]) stay the classic game's.
 CODE_STREAM, CONTINUOUS_STREAM = 2, 3
+NOISES = ("normal", "uniform")
+
+
+def draw_noise(key: jax.Array, shape: tuple[int, ...], noise: str) -> jax.Array:
+    """z ~ N(0, I) ('normal') or U[-1, 1] ('uniform')."""
+    if noise == "uniform":
+        return jax.random.uniform(key, shape, minval=-1.0, maxval=1.0)
+    return jax.random.normal(key, shape)
 
 
 def check(config) -> None:
@@ -89,6 +99,9 @@ def check(config) -> None:
         value = game.get(key, DEFAULTS[key])
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ConfigError(f"game.{key}", value, "a number >= 0")
+    noise = game.get("noise", DEFAULTS["noise"])
+    if noise not in NOISES:
+        raise ConfigError("game.noise", noise, str(list(NOISES)))
     learn_std = game.get("learn_std", DEFAULTS["learn_std"])
     if not isinstance(learn_std, bool):
         raise ConfigError("game.learn_std", learn_std, "True or False")
@@ -121,10 +134,11 @@ class CodeLatent:
     z_dim: int  # noise dimensions (model.z_dim); G's input has z_dim + K + C
     num_categories: int
     num_continuous: int
+    noise: str = "normal"
     num_classes: int = 0  # the critic is unconditional
 
     def draw(self, ctx: Context, key: jax.Array, n: int) -> tuple[tuple, Any, dict]:
-        z = ctx.normal(jax.random.split(key)[0], (n, self.z_dim))
+        z = ctx.constrain(draw_noise(jax.random.split(key)[0], (n, self.z_dim), self.noise))
         code = ctx.randint(jax.random.fold_in(key, CODE_STREAM), (n,), self.num_categories)
         cont = ctx.constrain(
             jax.random.uniform(
@@ -299,7 +313,9 @@ def code_accuracy(run, state: steps.State) -> dict[str, float]:
 def build(config, dataset: Dataset) -> Game:
     gc = config.game
     objective = get_objective(config.objective)
-    latent = CodeLatent(config.model.z_dim, gc.num_categories, gc.num_continuous)
+    latent = CodeLatent(
+        config.model.z_dim, gc.num_categories, gc.num_continuous, gc.get("noise", "normal")
+    )
     resolution = dataset.shape[0]
     critic = InfoGANCritic(
         resolution=resolution,
@@ -328,7 +344,7 @@ def build(config, dataset: Dataset) -> Game:
     def eval_inputs(key, n):
         key_z, key_c = jax.random.split(key)
         return {
-            "z": jax.random.normal(key_z, (n, latent.z_dim)),
+            "z": draw_noise(key_z, (n, latent.z_dim), latent.noise),
             "code": jnp.arange(n, dtype=jnp.int32) % latent.num_categories,
             "cont": jax.random.uniform(key_c, (n, latent.num_continuous), minval=-1.0, maxval=1.0),
         }
