@@ -4,7 +4,9 @@ InfoGAN on the digits (Chen et al. 2016, arXiv 1606.03657; gan_jax/games/infogan
 variables, a 10-way categorical code and 2 continuous codes in [-1, 1] in G's input (the paper's
 MNIST latent), the DCGAN critic at 16x16 with a Q head, the mutual-information bound with
 lambda = 1 in both players' losses and Q's continuous codes a Gaussian of fixed std 1 (the
-paper's MNIST code). Non-saturating objective, DCGAN optimiser (Adam 2e-4, beta1 0.5).
+paper's MNIST code). Non-saturating objective; Adam with beta1 0.5, learning rates 1e-3 for G and
+2e-4 for the critic and Q, as in the paper's MNIST code (G at 2e-4, the DCGAN rate, learned a
+code that matches the digits far worse: experiments/results/infogan.md).
 experiments/infogan_digits.py trains this recipe and measures the code as a digit classifier
 (the headline ``code_accuracy``, after matching codes to classes).
 """
@@ -22,6 +24,12 @@ def get_config(arg=None):
     c.game = games.defaults("infogan")
     c.objective.name = "non_saturating"
     c.model.z_dim = 62  # noise only; G's input is 62 + 10 + 2
+    c.optim.g.lr = 1e-3
     if c.data.name == "digits":
-        c.train.steps = 3000
+        # experiments/infogan_digits.py (seed 0): code accuracy 0.34 at 3000 steps, 0.52 at
+        # 6000, 0.80 at 12000.
+        c.train.steps = 12000
+        c.train.log_every = 500
+        c.eval.every_steps = 3000
+        c.checkpoint.every_steps = 3000
     return c
