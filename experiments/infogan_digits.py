@@ -37,7 +37,7 @@ from PIL import Image  # noqa: E402
 from gan_jax import plotting, train  # noqa: E402
 from gan_jax.errors import GanJaxError  # noqa: E402
 from gan_jax.games import infogan  # noqa: E402
-from gan_jax.run import build_run, sample_images  # noqa: E402
+from gan_jax.runs import build_run, sample_images  # noqa: E402
 
 config_flags.DEFINE_config_file("config", str(REPO / "configs/infogan.py"), "InfoGAN config.")
 flags.DEFINE_string("workdir", "runs/infogan_digits", "Run directories: <workdir>/seed_<s>.")

@@ -19,8 +19,7 @@ import pytest
 import scipy.stats
 from conftest import load_config
 
-from gan_jax import checkpointing, divergence, steps, train
-from gan_jax import run as runs
+from gan_jax import checkpointing, divergence, runs, steps, train
 from gan_jax.dispatch import make_dispatch
 from gan_jax.errors import ConfigError
 from gan_jax.games import GAMES, infogan
@@ -289,7 +288,7 @@ import sys
 import jax, numpy as np
 sys.path.insert(0, {repo!r}); sys.path.insert(0, {tests!r})
 from test_infogan import tiny_config, leaves
-from gan_jax import divergence, run as runs, sharding
+from gan_jax import divergence, runs, sharding
 from gan_jax.dispatch import make_dispatch
 assert jax.device_count() == 8, jax.devices()
 cfg = tiny_config()

@@ -48,11 +48,12 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import optax
 import scipy.optimize
 
-from gan_jax import classifier, steps
+from gan_jax import classifier, schema, steps
 from gan_jax.data import Dataset
 from gan_jax.errors import ConfigError
 from gan_jax.games import classic
@@ -62,21 +63,35 @@ from gan_jax.models.dcgan import num_upsamplings
 from gan_jax.models.layers import downsample_layer, norm_layer, spectral_norm
 from gan_jax.steps import Context, Game
 
-DEFAULTS: dict = {
-    "num_categories": 10,  # values of the categorical code (one digit class each, ideally)
-    "num_continuous": 2,  # continuous codes, uniform in [-1, 1]
-    "noise": "normal",  # z ~ N(0, I) ('normal') or U[-1, 1] ('uniform', the paper's code)
-    "info_weight": 1.0,  # lambda: weight of the info loss in both players' losses
-    "continuous_weight": 1.0,  # the continuous codes' NLL relative to the categorical CE
-    "learn_std": False,  # Q predicts log sigma of each continuous code; False: sigma = 1
-    "q_hidden": 128,  # units of Q's hidden layer
-    "headline_samples": 1000,  # samples per code value for code_accuracy (digits only)
+NOISES = ("normal", "uniform")
+
+# The game block's keys (gan_jax.schema): defaults, checks and what each one means.
+KEYS: schema.Spec = {
+    "num_categories": schema.Key(
+        10,
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 2,
+        "an integer >= 2",
+        "values of the categorical code (one digit class each, ideally)",
+    ),
+    "num_continuous": schema.non_negative_int(2, "continuous codes, uniform in [-1, 1]"),
+    "noise": schema.choice(
+        "normal", NOISES, "z ~ N(0, I), or U[-1, 1] ('uniform', as the paper's code draws it)"
+    ),
+    "info_weight": schema.non_negative(1.0, "lambda: the info loss's weight in both losses"),
+    "continuous_weight": schema.non_negative(
+        1.0, "the continuous codes' NLL relative to the categorical cross-entropy"
+    ),
+    "learn_std": schema.boolean(False, "Q predicts each continuous code's log std; else std 1"),
+    "q_hidden": schema.positive_int(128, "units of Q's hidden layer"),
+    "headline_samples": schema.positive_int(
+        1000, "samples per code value for the headline code_accuracy (digits only)"
+    ),
 }
+DEFAULTS: dict = {name: key.default for name, key in KEYS.items()}
 
 # Folded into an update's key for the codes; the z draw (split(key)[0]) and the penalty's key
 # (split(key)[1]) stay the classic game's.
 CODE_STREAM, CONTINUOUS_STREAM = 2, 3
-NOISES = ("normal", "uniform")
 
 
 def draw_noise(key: jax.Array, shape: tuple[int, ...], noise: str) -> jax.Array:
@@ -88,34 +103,13 @@ def draw_noise(key: jax.Array, shape: tuple[int, ...], noise: str) -> jax.Array:
 
 def check(config) -> None:
     """Raise ConfigError on a bad value of game.* or a model InfoGAN cannot be built on."""
-    game = config.game
-    k = game.get("num_categories", DEFAULTS["num_categories"])
-    if isinstance(k, bool) or not isinstance(k, int) or k < 2:
-        raise ConfigError("game.num_categories", k, "an integer >= 2")
-    c = game.get("num_continuous", DEFAULTS["num_continuous"])
-    if isinstance(c, bool) or not isinstance(c, int) or c < 0:
-        raise ConfigError("game.num_continuous", c, "a non-negative integer")
-    for key in ("info_weight", "continuous_weight"):
-        value = game.get(key, DEFAULTS[key])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-            raise ConfigError(f"game.{key}", value, "a number >= 0")
-    noise = game.get("noise", DEFAULTS["noise"])
-    if noise not in NOISES:
-        raise ConfigError("game.noise", noise, str(list(NOISES)))
-    learn_std = game.get("learn_std", DEFAULTS["learn_std"])
-    if not isinstance(learn_std, bool):
-        raise ConfigError("game.learn_std", learn_std, "True or False")
-    for key in ("q_hidden", "headline_samples"):
-        value = game.get(key, DEFAULTS[key])
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"game.{key}", value, "a positive integer")
+    schema.check_block("game", config.game, KEYS)
     if config.model.name != "dcgan":
         raise ConfigError("model.name", config.model.name, "'dcgan' with game.name='infogan'")
-    num_classes = config.model.get("num_classes", 0)
-    if num_classes != 0:
+    if config.model.num_classes != 0:
         raise ConfigError(
             "model.num_classes",
-            num_classes,
+            config.model.num_classes,
             "0 with game.name='infogan' (the code replaces labels)",
         )
 
@@ -294,7 +288,7 @@ def _digits_classifier(resolution: int, cache_dir: str | None) -> classifier.Cla
 def code_predictions(run, state: steps.State) -> tuple[np.ndarray, np.ndarray, int]:
     """(codes, the digits CNN's predicted classes, number of classes) of ``headline_samples``
     samples per code value from the run's fixed evaluation inputs (codes cycle 0..K-1)."""
-    from gan_jax.run import sample_images  # gan_jax.run imports the games
+    from gan_jax.runs import sample_images  # gan_jax.runs imports the games
 
     n = run.config.game.num_categories * run.config.game.headline_samples
     inputs = run.eval_inputs(n)
@@ -311,18 +305,17 @@ def code_accuracy(run, state: steps.State) -> dict[str, float]:
 
 
 def build(config, dataset: Dataset) -> Game:
-    gc = config.game
+    # A block saved before a key existed reads its default.
+    gc = ml_collections.ConfigDict({name: schema.value(config.game, KEYS, name) for name in KEYS})
     objective = get_objective(config.objective)
-    latent = CodeLatent(
-        config.model.z_dim, gc.num_categories, gc.num_continuous, gc.get("noise", "normal")
-    )
+    latent = CodeLatent(config.model.z_dim, gc.num_categories, gc.num_continuous, gc.noise)
     resolution = dataset.shape[0]
     critic = InfoGANCritic(
         resolution=resolution,
         width=config.model.width,
         norm=config.model.d_norm,
-        downsample=config.model.get("downsample", "adjoint"),
-        spectral_norm=config.model.get("d_spectral_norm", False),
+        downsample=config.model.downsample,
+        spectral_norm=config.model.d_spectral_norm,
         num_categories=gc.num_categories,
         num_continuous=gc.num_continuous,
         learn_std=gc.learn_std,
@@ -360,6 +353,6 @@ def build(config, dataset: Dataset) -> Game:
         ),
         generate=generate,
         eval_inputs=eval_inputs,
-        ema_decay=float(config.model.get("g_ema_decay", 0.0)),
+        ema_decay=float(config.model.g_ema_decay),
         headline=code_accuracy if dataset.name == "digits" else None,
     )
