@@ -3,7 +3,7 @@
 G's input is the noise z next to a code c: one categorical code (``game.num_categories`` values,
 one-hot) and ``game.num_continuous`` continuous codes, uniform in [-1, 1]. A head Q on the
 critic's body predicts c from an image, and both players minimise the negative of the
-variational lower bound of the mutual information I(c; G(z, c)) (the paper's eq. 4-5):
+variational lower bound of the mutual information I(c; G(z, c)) (the paper's section 5):
 
     L_I = E_{c ~ p(c), x ~ G(z, c)}[log Q(c | x)] + H(c) <= I(c; G(z, c)),
     info loss = CE(Q's logits, c_cat) + continuous_weight * NLL_Gauss(c_cont | Q's means, stds),
@@ -16,18 +16,20 @@ the generator player adds the same term (updating G through the frozen critic an
 adversarial part is the classic game's, for any objective of ``losses.py`` (non-saturating in
 the recipe).
 
-Q(c_cont | x) is a factored Gaussian (the paper, section 6). With ``game.learn_std=False`` (the
-default) its standard deviation is fixed at 1, as in the paper's MNIST code
-(``Uniform(1, fix_std=True)``), so the NLL is 0.5 (c - mu)^2 + 0.5 log(2 pi) per code; with
-``learn_std=True`` Q also predicts log sigma per code. ``game.continuous_weight`` scales the
-continuous NLL against the categorical CE: the paper sets lambda = 1 for discrete codes and "a
-smaller lambda" with continuous ones; its MNIST code uses 1 for both with the fixed std, as here.
+Q(c_cont | x) is a factored Gaussian (the paper's section 6, Implementation). With
+``game.learn_std=False`` (the default) its standard deviation is fixed at 1, as in the paper's
+MNIST code (``Uniform(1, fix_std=True)``), so the NLL is 0.5 (c - mu)^2 + 0.5 log(2 pi) per
+code; with ``learn_std=True`` Q also predicts log sigma per code. ``game.continuous_weight``
+scales the continuous NLL against the categorical CE: the paper sets lambda = 1 for discrete
+codes and "a smaller lambda" with continuous ones; its MNIST code uses 1 for both with the
+fixed std, as here.
 The paper's code draws its 62 noise variables from U[-1, 1] (``game.noise='uniform'``); the
 default is z ~ N(0, I), as in every gan_jax game.
 
 The critic (``InfoGANCritic``) is the DCGAN discriminator's body (``gan_jax.models.layers``)
 with two heads: the DCGAN logit and Q (dense ``game.q_hidden`` units, normalisation, LeakyReLU,
-then the code's logits, means and, if learned, log stds), as in the paper's appendix C.1.
+then the code's logits, means and, if learned, log stds), as in the paper's MNIST networks
+(its appendix), where Q shares every layer of D but D's output and adds a 128-unit layer.
 
 Headline (``Game.headline``, digits only): the categorical code as a digit classifier. For each
 code value, ``game.headline_samples`` samples (the run's fixed evaluation inputs, codes cycling
