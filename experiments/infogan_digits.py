@@ -109,11 +109,11 @@ def save_sweeps(run, state, columns: int, path: pathlib.Path) -> None:
     pil.resize((pil.width * 4, pil.height * 4), Image.NEAREST).save(path)
 
 
-def mean_se(values: list[float]) -> str:
+def mean_se(values: list[float], digits: int = 3) -> str:
     a = np.asarray(values, np.float64)
     if len(a) == 1:
-        return f"{a[0]:.3f}"
-    return f"{a.mean():.3f} +- {a.std(ddof=1) / np.sqrt(len(a)):.3f}"
+        return f"{a[0]:.{digits}f}"
+    return f"{a.mean():.{digits}f} +- {a.std(ddof=1) / np.sqrt(len(a)):.{digits}f}"
 
 
 def main(argv):
@@ -175,7 +175,8 @@ def main(argv):
         f"DCGAN width {base.model.width}, z {base.model.z_dim} + {gc.num_categories} cat + "
         f"{gc.num_continuous} cont, lambda {gc.info_weight:g} (cont x{gc.continuous_weight:g}, "
         f"std {'learned' if gc.learn_std else 'fixed 1'}), {base.objective.name}, batch "
-        f"{base.train.batch_size}, adam {base.optim.g.lr:g} b1 {base.optim.g.b1:g}"
+        f"{base.train.batch_size}, adam lr G {base.optim.g.lr:g} / D and Q {base.optim.d.lr:g}, b1 "
+        f"{base.optim.g.b1:g}"
     )
     lines = [
         "## InfoGAN on the 16x16 digits: the categorical code as a digit classifier",
@@ -211,9 +212,9 @@ def main(argv):
         lines.append(
             f"| mean +- s.e. | | {mean_se([r['code_accuracy'] for r in rows])} | "
             f"{mean_se([r['code_purity'] for r in rows])} | | "
-            f"{mean_se([r['frechet_distance'] for r in rows])} | | "
+            f"{mean_se([r['frechet_distance'] for r in rows], 1)} | | "
             f"{mean_se([r['q_code_accuracy'] for r in rows])} | | "
-            f"{mean_se([r['cpu_s'] for r in rows])} | |"
+            f"{mean_se([r['cpu_s'] for r in rows], 0)} | |"
         )
     lines += [
         "",
