@@ -14,6 +14,8 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
 - ``classic``: one G, one D, any objective and penalty of ``gan_jax.losses`` (the default).
 - ``cyclegan``: unpaired image-to-image translation, two generators and two PatchGAN critics
   (Zhu et al. 2017).
+- ``infogan``: InfoGAN (Chen et al. 2016): a categorical and continuous codes in G's input, a Q
+  head on the critic, the mutual-information bound in both losses; headline ``code_accuracy``.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from types import ModuleType
 
 import ml_collections
 
-from gan_jax.games import classic, cyclegan
+from gan_jax.games import classic, cyclegan, infogan
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
     "cyclegan": cyclegan,
+    "infogan": infogan,
 }
 
 
