@@ -18,16 +18,24 @@ from absl import app, flags
 
 from gan_jax import cli
 
-flags.DEFINE_string("workdir", None, "Run directory holding config.json and checkpoints/.")
-flags.DEFINE_integer("num_samples", None, "Generated samples; default: the run's eval.num_samples.")
-flags.DEFINE_string("out", None, "Output JSON; default: WORKDIR/eval.json.")
-flags.DEFINE_string(
-    "reference_stats",
-    None,
-    "An .npz of reference feature statistics (mu, sigma): also report the Frechet distance to it.",
-)
-flags.mark_flags_as_required(["workdir"])
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The CLI's flags, defined only when it runs: importing ``evaluate_checkpoint`` defines
+    none (so it imports beside gan_jax.sample)."""
+    flags.DEFINE_string("workdir", None, "Run directory holding config.json and checkpoints/.")
+    flags.DEFINE_integer(
+        "num_samples", None, "Generated samples; default: the run's eval.num_samples."
+    )
+    flags.DEFINE_string("out", None, "Output JSON; default: WORKDIR/eval.json.")
+    flags.DEFINE_string(
+        "reference_stats",
+        None,
+        "An .npz of reference feature statistics (mu, sigma): also report the Frechet distance "
+        "to it.",
+    )
+    flags.mark_flags_as_required(["workdir"])
 
 
 def evaluate_checkpoint(
@@ -88,4 +96,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     cli.run(main)

@@ -22,12 +22,20 @@ from gan_jax import cli
 from gan_jax.errors import GanJaxError
 from gan_jax.runs import load_run, sample_images
 
-flags.DEFINE_string("workdir", None, "Run directory holding checkpoints/.")
-flags.DEFINE_integer("num", 2500, "Number of samples.")
-flags.DEFINE_string("out", None, "Output .npy path; default: WORKDIR/samples.npy.")
-flags.DEFINE_integer("seed", None, "Noise seed; default: the run's evaluation noise.")
-flags.DEFINE_integer("label", None, "Conditional runs: the class of every sample; default: all.")
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """The CLI's flags, defined only when it runs: importing ``draw`` (experiments, tests,
+    notebooks, beside gan_jax.evaluate) defines none."""
+    flags.DEFINE_string("workdir", None, "Run directory holding checkpoints/.")
+    flags.DEFINE_integer("num", 2500, "Number of samples.")
+    flags.DEFINE_string("out", None, "Output .npy path; default: WORKDIR/samples.npy.")
+    flags.DEFINE_integer("seed", None, "Noise seed; default: the run's evaluation noise.")
+    flags.DEFINE_integer(
+        "label", None, "Conditional runs: the class of every sample; default: all."
+    )
+    flags.mark_flags_as_required(["workdir"])
 
 
 def draw(
@@ -70,6 +78,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    # Required only for the CLI: importing draw / load_run (experiments do) must not demand them.
-    flags.mark_flags_as_required(["workdir"])
+    define_flags()
     cli.run(main)

@@ -543,3 +543,17 @@ def test_absurd_learning_rate_is_stopped_by_the_guard(tmp_path):
     with pytest.raises(DivergenceError, match=r"training diverged: non-finite \S+.* at step \d+"):
         train.train_and_evaluate(cfg, tmp_path)
     assert saved_steps(tmp_path) == []
+
+
+def test_a_checkpoint_of_the_layout_before_games_is_refused_with_one_line(mlp_run, tmp_path):
+    """A state saved as GANState was (top-level g / d, no nets) is named, not misread."""
+    workdir = copy_run(mlp_run, tmp_path)
+    state = mlp_run[1]
+    old = {"step": state.step, "g": state.nets["g"], "d": state.nets["d"], "key": state.key}
+    mgr = checkpointing.manager(workdir)
+    checkpointing.save(mgr, 9, old, json.loads((workdir / "config.json").read_text()))
+    mgr.wait_until_finished()
+    mgr.close()
+    with pytest.raises(CheckpointError, match="layout of gan_jax before games") as err:
+        load_run(workdir)
+    assert "\n" not in str(err.value) and "checkpoint 9" in str(err.value)
