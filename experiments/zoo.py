@@ -98,7 +98,7 @@ def _fmt(value, digits: int = 3) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.{digits}g}"
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.{digits}g}"
     return str(value)
 
 

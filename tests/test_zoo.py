@@ -32,6 +32,6 @@ def test_table_has_a_line_per_trained_row_and_marks_overridden_budgets():
     table = zoo.write_table(results, rows)
     (line,) = [line for line in table.splitlines() if "`configs/nsgan.py`" in line]
     cells = [c.strip() for c in line.strip("|").split("|")]
-    assert cells[4] == "100*" and cells[5] == "22.9" and cells[-1] == "12"
+    assert cells[4] == "100*" and cells[5] == "22.9" and cells[6] == "14.4" and cells[-1] == "12"
     assert cells[-2] == "code_accuracy 0.9"
     assert "Not trained yet:" in table and "wgan_gp" in table.split("Not trained yet:")[1]
