@@ -61,8 +61,8 @@ from gan_jax.errors import ConfigError
 from gan_jax.games import classic
 from gan_jax.losses import get_objective
 from gan_jax.models import compute_dtype
-from gan_jax.models.dcgan import num_upsamplings
-from gan_jax.models.layers import downsample_layer, norm_layer, spectral_norm
+from gan_jax.models.dcgan import DCGANDiscriminator
+from gan_jax.models.layers import norm_layer
 from gan_jax.steps import Context, Game
 
 NOISES = ("normal", "uniform")
@@ -216,26 +216,26 @@ class InfoGANCritic(nn.Module):
     q_hidden: int = 128
     dtype: Any = None
 
+    def setup(self):
+        # The DCGAN critic itself, in this module's scope: its parameters keep their names.
+        self.body = DCGANDiscriminator(
+            resolution=self.resolution,
+            width=self.width,
+            norm=self.norm,
+            downsample=self.downsample,
+            spectral_norm=self.spectral_norm,
+            dtype=self.dtype,
+            return_features=True,
+        )
+        nn.share_scope(self, self.body)
+
     @nn.compact
     def __call__(
         self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
     ) -> tuple[jax.Array, dict[str, jax.Array]]:
         del labels  # unconditional
-        n = num_upsamplings(self.resolution)
-        feats, dtype, sn = self.width, self.dtype, self.spectral_norm
-        for i in range(n):
-            bias = i == 0 or self.norm != "batch"
-            conv = downsample_layer(
-                self.downsample, feats, use_bias=bias, name=f"conv{i}", dtype=dtype
-            )
-            x = spectral_norm(conv, sn, name=f"sn{i}")(x, train)
-            if i > 0:
-                x = norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x)
-            x = nn.leaky_relu(x, 0.2)
-            feats *= 2
-        logit = nn.Conv(1, (4, 4), padding="VALID", name="logit", dtype=dtype)
-        out = spectral_norm(logit, sn, name="sn_logit")(x, train)
-        out = out.reshape(out.shape[0]).astype(jnp.float32)
+        out, x = self.body(x, None, train)
+        dtype = self.dtype
 
         h = x.reshape(x.shape[0], -1)
         h = nn.Dense(self.q_hidden, use_bias=self.norm != "batch", name="q_hidden", dtype=dtype)(h)

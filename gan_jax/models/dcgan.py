@@ -80,11 +80,14 @@ class DCGANDiscriminator(nn.Module):
     num_classes: int = 0
     spectral_norm: bool = False
     dtype: Any = None  # compute dtype; parameters stay float32, the logits are float32
+    # Also return the last feature map (B, 4, 4, C) before the logit: for heads that share the
+    # critic's body (InfoGAN's Q) and feature matching.
+    return_features: bool = False
 
     @nn.compact
     def __call__(
         self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
-    ) -> jax.Array:
+    ) -> jax.Array | tuple[jax.Array, jax.Array]:
         n = num_upsamplings(self.resolution)
         feats, dtype = self.width, self.dtype
         sn = self.spectral_norm
@@ -100,5 +103,6 @@ class DCGANDiscriminator(nn.Module):
             x = nn.leaky_relu(x, 0.2)
             feats *= 2
         logit = nn.Conv(1, (4, 4), padding="VALID", name="logit", dtype=dtype)
-        x = spectral_norm(logit, sn, name="sn_logit")(x, train)
-        return x.reshape(x.shape[0]).astype(jnp.float32)
+        out = spectral_norm(logit, sn, name="sn_logit")(x, train)
+        out = out.reshape(out.shape[0]).astype(jnp.float32)
+        return (out, x) if self.return_features else out
