@@ -59,7 +59,11 @@ def leaves(tree) -> list[np.ndarray]:
     return out
 
 
-@pytest.mark.parametrize("game", sorted(GAMES))
+# The convnet games' vmapped programs take a minute to compile on 2 cores: slow (-m slow).
+VMAPPED = [g if g == "classic" else pytest.param(g, marks=pytest.mark.slow) for g in sorted(GAMES)]
+
+
+@pytest.mark.parametrize("game", VMAPPED)
 def test_seeds_vmapped_in_one_program_equal_the_runs_trained_alone(game):
     run = runs.build_run(tiny_config(game))
     one = dispatching.make_dispatch(run, 2, jit=False)
