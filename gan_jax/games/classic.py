@@ -99,10 +99,7 @@ def critic_loss(
         critic = lambda x: score(ctx("d", x, labels, train=False))
         penalty, pterms = objective.penalty(critic, real, fake, key_gp)
         loss, terms = loss + penalty, {**terms, **pterms}
-    if extra_terms is not None:
-        more, more_terms = extra_terms(ctx, fake_out, extra)
-        loss, terms = loss + more, {**terms, **more_terms}
-    return loss, terms
+    return with_extra_terms(loss, terms, extra_terms, ctx, fake_out, extra)
 
 
 def generator_loss(
@@ -121,10 +118,15 @@ def generator_loss(
     fake = ctx("g", *g_inputs, train=True)
     fake_out = ctx("d", fake, fake_labels, train=True)
     loss, terms = objective.g_loss(score(real_out), score(fake_out))
-    if extra_terms is not None:
-        more, more_terms = extra_terms(ctx, fake_out, extra)
-        loss, terms = loss + more, {**terms, **more_terms}
-    return loss, terms
+    return with_extra_terms(loss, terms, extra_terms, ctx, fake_out, extra)
+
+
+def with_extra_terms(loss, terms, extra_terms, ctx, fake_out, extra) -> steps.LossOut:
+    """``(loss, terms)`` plus a variant's ``extra_terms(ctx, fake_out, extra)``, if it has one."""
+    if extra_terms is None:
+        return loss, terms
+    more, more_terms = extra_terms(ctx, fake_out, extra)
+    return loss + more, {**terms, **more_terms}
 
 
 def score(out: Any) -> jax.Array:
