@@ -250,3 +250,34 @@ def test_sweep_json_holds_every_point_and_the_protocol(swept):
     assert saved["protocol"]["evaluation"]["dataset"] == "grid25"
     md = (root / "sweep.md").read_text()
     assert "eval/hq_fraction" in md and f"optim.d.lr={LRS[1]} (seeds 0,3)" in md
+
+
+MULTI_DEVICE = """
+import os, sys
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+sys.path[:0] = [{repo!r}, {tests!r}]
+import jax
+from test_sweep import tiny, SEEDS, LRS
+from gan_jax import sweep
+assert jax.device_count() == 2
+sweep.train_sweep(tiny(), {root!r}, SEEDS, [("optim.d.lr", LRS)])
+"""
+
+
+@pytest.mark.slow  # a subprocess that compiles the sweep again (~50 s)
+def test_members_spread_over_two_devices_equal_the_one_device_sweep(swept, tmp_path):
+    root, _ = swept
+    code = MULTI_DEVICE.format(repo=str(REPO), tests=str(REPO / "tests"), root=str(tmp_path))
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "one program on 2 devices" in res.stdout
+    abstract = runs.build_run(tiny()).abstract_state()
+    for lr in LRS:
+        for seed in SEEDS:
+            name = f"optim.d.lr={lr}/seed{seed}"
+            two, _ = checkpointing.restore_state(tmp_path / name, abstract)
+            one, _ = checkpointing.restore_state(root / name, abstract)
+            for a, b in zip(state_leaves(two), state_leaves(one), strict=True):
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
