@@ -249,9 +249,14 @@ class Program:
     mesh: Mesh | None
     _dispatches: dict[int, Callable] = dataclasses.field(default_factory=dict)
 
+    def __post_init__(self):
+        # One abstract state whose optimisers and apply functions every state the program takes
+        # and returns carries: they are pytree metadata, so new ones would mean a new program.
+        self.static = self.run.abstract_state()
+
     def _member_fn(self, fn: Callable) -> Callable:
         """``fn(run, *args)`` of one member, run with its swept values, for jax.vmap."""
-        static = self.run.abstract_state()
+        static = self.static
 
         def member(values, *args):
             out = fn(traced_run(self.run, values), *args)
@@ -420,10 +425,16 @@ def train_sweep(
             mgr.close()
 
 
-def _resume(ms, built, root, mgrs, prog, say) -> tuple[State, divergence.Guard, int]:
+def _resume(ms, built, root, mgrs, prog, say, diverged) -> tuple[State, divergence.Guard, int]:
+    """The members' stacked states at the sweep's last saved step (``SWEEP_STATE``), or at 0.
+
+    A member that had diverged before that step has no checkpoint there: it stays diverged
+    (``diverged`` is filled in) and holds its initial state, which is neither logged nor saved.
+    """
     record = root / SWEEP_STATE
+    init_states, guards = prog.init()
     if not record.is_file():
-        return (*prog.init(), 0)
+        return init_states, guards, 0
     saved = json.loads(record.read_text())
     names = [m.name for m in ms]
     if saved["members"] != names:
@@ -432,7 +443,13 @@ def _resume(ms, built, root, mgrs, prog, say) -> tuple[State, divergence.Guard, 
             "run the same --seeds and --sweep, or use a new --workdir"
         )
     step, states = saved["step"], []
-    for run, mgr in zip(built, mgrs):
+    static = prog.static
+    for i, (m, run, mgr) in enumerate(zip(ms, built, mgrs)):
+        if m.name in saved.get("diverged", {}):
+            problem, bad_step = saved["diverged"][m.name]
+            diverged[i] = (problem, bad_step)
+            states.append(with_static(member_tree(init_states, i), static))
+            continue
 
         def abstract_state_for(cfg, run=run, mgr=mgr):
             checkpointing.check_resume_config(cfg, run.config.to_dict(), str(mgr.directory))
@@ -441,11 +458,9 @@ def _resume(ms, built, root, mgrs, prog, say) -> tuple[State, divergence.Guard, 
         restored = checkpointing.restore(
             mgr, abstract_state_for, step=step, log=lambda t: say(t, flush=True)
         )
-        states.append(restored.state)
+        states.append(with_static(restored.state, static))
     say(f"  resuming the {len(ms)} members from step {step} ({record})", flush=True)
-    _, guards = prog.init()
-    static = built[0].abstract_state()
-    return prog.put(stack([with_static(s, static) for s in states])), guards, step
+    return prog.put(stack(states)), guards, step
 
 
 def _train(ms, built, root, dirs, mgrs, say) -> dict[str, Any]:
@@ -456,11 +471,11 @@ def _train(ms, built, root, dirs, mgrs, say) -> dict[str, Any]:
     mesh = runs_mesh(len(ms))
     prog = Program(run, seeds, values, mesh)
     evaluator = evaluation.make_evaluator(run.dataset, ec)
-    states, guards, start = _resume(ms, built, root, mgrs, prog, say)
+    diverged: dict[int, tuple[str, int]] = {}  # member -> (what, first non-finite step)
+    states, guards, start = _resume(ms, built, root, mgrs, prog, say, diverged)
     for m, d in zip(ms, dirs):
         (d / "config.json").write_text(m.config.to_json_best_effort(indent=2) + "\n")
         resume.rewind(d, start)
-    diverged: dict[int, str] = {}
     if start >= tc.steps:
         say(f"gan_jax.sweep: every member is at step {start} already", flush=True)
         return write_summary(root, ms, dirs, diverged, say)
@@ -473,9 +488,10 @@ def _train(ms, built, root, dirs, mgrs, say) -> dict[str, Any]:
     def check(step: int) -> None:
         host_guards = jax.device_get(guards)
         for i in alive():
-            problem = divergence.describe(member_tree(host_guards, i), metrics)
+            guard = member_tree(host_guards, i)
+            problem = divergence.describe(guard, metrics)
             if problem is not None:
-                diverged[i] = problem
+                diverged[i] = (problem, int(guard["first_bad_step"]))
                 say(f"  {ms[i].name} diverged ({problem}): no longer saved or logged")
 
     def log(step: int) -> None:
@@ -496,7 +512,11 @@ def _train(ms, built, root, dirs, mgrs, say) -> dict[str, Any]:
             resume.save(mgrs[i], step, state, member_tree(guards, i), metrics, ms[i].config)
         for mgr in mgrs:
             mgr.wait_until_finished()
-        record = {"step": step, "members": [m.name for m in ms]}
+        record = {
+            "step": step,
+            "members": [m.name for m in ms],
+            "diverged": {ms[i].name: list(v) for i, v in diverged.items()},
+        }
         (root / SWEEP_STATE).write_text(json.dumps(record, indent=1) + "\n")
         saved = step
 
@@ -679,7 +699,13 @@ def write_summary(root, ms, dirs, diverged, say=builtins.print) -> dict[str, Any
         },
         "swept": [k for k, _ in ms[0].values],
         "members": [
-            {"name": m.name, "seed": m.seed, "values": dict(m.values), "diverged": diverged.get(i)}
+            {
+                "name": m.name,
+                "seed": m.seed,
+                "values": dict(m.values),
+                "diverged": diverged[i][0] if i in diverged else None,
+                "first_nonfinite_step": diverged[i][1] if i in diverged else -1,
+            }
             for i, m in enumerate(ms)
         ],
         "points": aggregate([m.point for m in ms], per_member, [m.seed for m in ms]),

@@ -281,3 +281,17 @@ def test_members_spread_over_two_devices_equal_the_one_device_sweep(swept, tmp_p
             one, _ = checkpointing.restore_state(root / name, abstract)
             for a, b in zip(state_leaves(two), state_leaves(one), strict=True):
                 np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_the_sweep_program_compiles_once():
+    """The states it returns carry the same static parts as those it takes: no recompilation."""
+    cfg = tiny()
+    ms = sweep.members(cfg, SEEDS, [("optim.d.lr", LRS)])
+    values = {"optim.d.lr": jax.numpy.asarray([m.config.optim.d.lr for m in ms])}
+    seeds = jax.numpy.asarray([m.seed for m in ms], jax.numpy.uint32)
+    prog = sweep.Program(runs.build_run(ms[0].config), seeds, values, None)
+    states, guards = prog.init()
+    for _ in range(3):
+        states, guards, _ = prog.dispatch(2)(states, guards)
+    assert prog.dispatch(2)._cache_size() == 1
+    assert int(states.step[0]) == 6
