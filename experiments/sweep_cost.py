@@ -97,12 +97,13 @@ def measure_alone(setup: str) -> dict:
     }
 
 
-def measure_sweep(setup: str, m: int) -> dict:
+def measure_sweep(setup: str, m: int, members_as: str = "vmap") -> dict:
     config = config_of(setup)
     _, _, _, k, calls = SETUPS[setup]
     ms = sweep.members(config, list(range(m)))
     run = build_run(ms[0].config)
-    prog = sweep.Program(run, jax.numpy.arange(m, dtype=jax.numpy.uint32), {}, None)
+    seeds = jax.numpy.arange(m, dtype=jax.numpy.uint32)
+    prog = sweep.Program(run, seeds, {}, None, members_as)
     states, guards = prog.init()
     t0 = time.perf_counter()
     compiled = prog.dispatch(k).lower(states, guards).compile()
@@ -111,7 +112,7 @@ def measure_sweep(setup: str, m: int) -> dict:
     steps = m * k * calls
     return {
         "members": m,
-        "mode": "sweep",
+        "mode": "sweep" if members_as == "vmap" else f"sweep, {members_as}",
         "compile_s": compile_s,
         "seed_steps_per_s": steps / wall,
         "cpu_ms_per_seed_step": 1000 * cpu / steps,
@@ -148,6 +149,8 @@ def markdown(record: dict) -> str:
 
 flags.DEFINE_list("members", ["1", "4", "16"], "Member counts of the sweep program.")
 flags.DEFINE_list("setups", list(SETUPS), f"Setups, from {list(SETUPS)}.")
+flags.DEFINE_list("unrolled", [], "Member counts to measure with members_as='unrolled' too.")
+flags.DEFINE_bool("merge", False, "Keep the rows of an existing sweep_cost.json not measured now.")
 flags.DEFINE_string("results", "experiments/results", "Where sweep_cost.json / .md go.")
 FLAGS = flags.FLAGS
 
@@ -166,13 +169,24 @@ def main(argv):
     }
     out = pathlib.Path(FLAGS.results)
     out.mkdir(parents=True, exist_ok=True)
+    if FLAGS.merge and (out / "sweep_cost.json").is_file():
+        old = json.loads((out / "sweep_cost.json").read_text())
+        record["setups"] = old["setups"]
+        record["command"] = old["command"] + "; then " + record["command"]
+        record["load_start"] = f"{old['load_start']} / {load}"
     for setup in FLAGS.setups:
-        rows = [measure_alone(setup)]
-        print(setup, rows[-1], flush=True)
-        for m in map(int, FLAGS.members):
-            rows.append(measure_sweep(setup, m))
+        rows = [measure_alone(setup)] if not FLAGS.merge else []
+        runs_ = [(int(m), "vmap") for m in FLAGS.members if m]
+        runs_ += [(int(m), "unrolled") for m in FLAGS.unrolled if m]
+        for m, members_as in runs_:
+            rows.append(measure_sweep(setup, m, members_as))
             print(setup, rows[-1], flush=True)
-        record["setups"][setup] = rows
+        kept = record["setups"].get(setup, [])
+        new_keys = {(r["mode"], r["members"]) for r in rows}
+        merged = [r for r in kept if (r["mode"], r["members"]) not in new_keys] + rows
+        record["setups"][setup] = sorted(
+            merged, key=lambda r: (r["mode"] != "alone", r["mode"], r["members"])
+        )
         record["load_end"] = round(os.getloadavg()[0], 2)
         (out / "sweep_cost.json").write_text(json.dumps(record, indent=1) + "\n")
         (out / "sweep_cost.md").write_text(markdown(record) + "\n")

@@ -247,6 +247,12 @@ class Program:
     seeds: jax.Array  # (M,) uint32
     values: dict[str, jax.Array]  # swept key -> (M,) values
     mesh: Mesh | None
+    # How the members share the program: "vmap" (one batched copy of the step) or "unrolled"
+    # (one copy of the step per member, side by side in the same program). XLA:CPU turns
+    # vmapped convolutions into grouped convolutions, several times slower per member than
+    # the plain ones (experiments/README.md, sweep cost); unrolled keeps the plain kernels at
+    # the price of a compile time that grows with the member count.
+    members_as: str = "vmap"
     _dispatches: dict[int, Callable] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
@@ -287,7 +293,7 @@ class Program:
         def init(run, seed):
             return with_run(run.init_state(jax.random.key(seed)), run), divergence.init_guard()
 
-        fn = jax.vmap(self._member_fn(init))
+        fn = self._batched(self._member_fn(init))
         return lambda: fn(self.values, self.seeds)
 
     def dispatch_fn(self, n: int) -> Callable:
@@ -298,8 +304,21 @@ class Program:
             one = make_dispatch(run, n, jit=False)
             return one(with_run(state, run), guard, None, seed)
 
-        fn = jax.vmap(self._member_fn(step))
+        fn = self._batched(self._member_fn(step))
         return lambda states, guards: fn(self.values, states, guards, self.seeds)
+
+    def _batched(self, member: Callable) -> Callable:
+        """``member`` over the leading (member) axis of every argument: vmap or unrolled."""
+        if self.members_as == "vmap":
+            return jax.vmap(member)
+        if self.members_as != "unrolled":
+            raise ConfigError("--members_as", self.members_as, "'vmap' or 'unrolled'")
+
+        def unrolled(*args):
+            outs = [member(*member_tree(args, i)) for i in range(len(self.seeds))]
+            return stack(outs)
+
+        return unrolled
 
     def init(self) -> tuple[State, divergence.Guard]:
         return self._jit(self.init_fn())()
@@ -405,11 +424,13 @@ def train_sweep(
     seeds: Sequence[int],
     sweeps: Sequence[tuple[str, Sequence[Any]]] = (),
     *,
+    members_as: str = "vmap",
     say: Callable[..., None] = builtins.print,
 ) -> dict[str, Any]:
     """Train every member (``members``) to ``train.steps``; returns the ``sweep.json`` record.
 
     Writes each member's run directory, ``sweep.json`` and ``sweep.md`` under ``workdir``.
+    ``members_as``: 'vmap' (default) or 'unrolled' (``Program.members_as``).
     """
     ms = members(config, seeds, sweeps)
     built = check_members(ms)
@@ -418,7 +439,7 @@ def train_sweep(
     max_to_keep = max(2, config.checkpoint.max_to_keep)  # the sweep's step must survive a save
     mgrs = [checkpointing.manager(d, max_to_keep) for d in dirs]
     try:
-        return _train(ms, built, root, dirs, mgrs, say)
+        return _train(ms, built, root, dirs, mgrs, say, members_as)
     finally:
         for mgr in mgrs:
             mgr.wait_until_finished()
@@ -463,13 +484,13 @@ def _resume(ms, built, root, mgrs, prog, say, diverged) -> tuple[State, divergen
     return prog.put(stack(states)), guards, step
 
 
-def _train(ms, built, root, dirs, mgrs, say) -> dict[str, Any]:
+def _train(ms, built, root, dirs, mgrs, say, members_as) -> dict[str, Any]:
     config, run = ms[0].config, built[0]
     tc, ec = config.train, config.eval
     seeds = jnp.asarray([m.seed for m in ms], jnp.uint32)
     values = {key: jnp.asarray([get_key(m.config, key) for m in ms]) for key, _ in ms[0].values}
     mesh = runs_mesh(len(ms))
-    prog = Program(run, seeds, values, mesh)
+    prog = Program(run, seeds, values, mesh, members_as)
     evaluator = evaluation.make_evaluator(run.dataset, ec)
     diverged: dict[int, tuple[str, int]] = {}  # member -> (what, first non-finite step)
     states, guards, start = _resume(ms, built, root, mgrs, prog, say, diverged)
@@ -771,6 +792,13 @@ def define_flags() -> None:
         "sweep", None, "KEY=V1,V2,...: values of a config key (repeat for a grid)."
     )
     flags.DEFINE_string("workdir", None, "Sweep directory; default runs/sweep_<config stem>.")
+    flags.DEFINE_enum(
+        "members_as",
+        "vmap",
+        ["vmap", "unrolled"],
+        "How members share the program: vmap (one batched step) or unrolled (one step per "
+        "member; faster convnets on CPU, longer compilation).",
+    )
     flags.mark_flags_as_required(["config"])
 
 
@@ -783,9 +811,8 @@ def main(argv):
         sweeps = [parse_sweep(config, s) for s in FLAGS.sweep or ()]
         seeds = parse_seeds(FLAGS.seeds)
         stem = pathlib.Path(config_flags.get_config_filename(FLAGS["config"])).stem
-        train_sweep(
-            config, FLAGS.workdir or str(pathlib.Path("runs") / f"sweep_{stem}"), seeds, sweeps
-        )
+        workdir = FLAGS.workdir or str(pathlib.Path("runs") / f"sweep_{stem}")
+        train_sweep(config, workdir, seeds, sweeps, members_as=FLAGS.members_as)
     except GanJaxError as e:
         sys.exit(f"gan_jax: {e}")
 

@@ -295,3 +295,21 @@ def test_the_sweep_program_compiles_once():
         states, guards, _ = prog.dispatch(2)(states, guards)
     assert prog.dispatch(2)._cache_size() == 1
     assert int(states.step[0]) == 6
+
+
+def test_unrolled_members_equal_vmapped_members():
+    cfg = tiny()
+    ms = sweep.members(cfg, SEEDS, [("optim.d.lr", LRS)])
+    values = {"optim.d.lr": jax.numpy.asarray([m.config.optim.d.lr for m in ms])}
+    seeds = jax.numpy.asarray([m.seed for m in ms], jax.numpy.uint32)
+    run = runs.build_run(ms[0].config)
+    out = []
+    for members_as in ("vmap", "unrolled"):
+        prog = sweep.Program(run, seeds, values, None, members_as)
+        states, guards = prog.init()
+        states, guards, metrics = prog.dispatch(2)(states, guards)
+        out.append((states, metrics))
+    for a, b in zip(state_leaves(out[0]), state_leaves(out[1]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ConfigError, match="--members_as"):
+        sweep.Program(run, seeds, values, None, "pmap").dispatch_fn(1)
