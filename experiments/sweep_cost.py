@@ -161,7 +161,8 @@ def main(argv):
     load = round(os.getloadavg()[0], 2)
     record = {
         "command": "python -m experiments.sweep_cost "
-        + " ".join(f"--{k}={','.join(FLAGS[k].value)}" for k in ("members", "setups")),
+        + " ".join(f"--{k}={','.join(FLAGS[k].value)}" for k in ("members", "setups", "unrolled"))
+        + (" --merge" if FLAGS.merge else ""),
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, "
         f"jax {jax.__version__} on {jax.default_backend()}",
         "load_start": load,
