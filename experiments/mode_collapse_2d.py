@@ -10,14 +10,14 @@ HQ sample, and report the reverse KL of the HQ samples' histogram over modes to 
 (``gan_jax.metrics.mode_metrics``). Every number is mean +- standard error over the seeds.
 
 Each arm is a shipped config file (``configs/<file>.py:<dataset>``) plus the overrides listed in
-``ARMS``. The seeds of an arm train together: ``jax.vmap`` over the seeds of ``init_state`` and of
-``gan_jax.steps.train_step``, with ``lax.scan`` over ``--chunk`` steps per dispatch, one compiled
-program per arm and dataset. Seed s starts from ``jax.random.key(s)`` and draws its data from
-``fold_in(key, ROLE_DATA)`` exactly as ``gan_jax.train`` does. Each seed is then saved as an
-ordinary gan_jax run directory (``config.json`` + Orbax checkpoint) under
-``--runs_dir/<dataset>/<arm>/seed<s>/``, and its 2500 evaluation samples are drawn from that
-checkpoint with ``gan_jax.sample.draw`` (what ``python -m gan_jax.sample --workdir=... --num=2500``
-writes) and saved next to it as ``samples.npy``: the table is computed from those files.
+``ARMS``. The seeds of an arm train together through ``gan_jax.sweep`` (one vmapped program per
+arm and dataset, ``--chunk`` steps per dispatch): seed s starts from ``jax.random.key(s)`` and
+draws its data from ``fold_in(key, ROLE_DATA)`` exactly as ``gan_jax.train`` does, and is an
+ordinary gan_jax run directory under ``--runs_dir/<dataset>/<arm>/seed<s>/`` (config.json,
+metrics.jsonl, eval.json, Orbax checkpoints; ``sweep.json`` / ``sweep.md`` beside them). Its
+2500 evaluation samples are drawn from that checkpoint with ``gan_jax.sample.draw`` (what
+``python -m gan_jax.sample --workdir=... --num=2500`` writes) and saved next to it as
+``samples.npy``: the table is computed from those files.
 
 Outputs in ``--results``: ``mode_collapse_2d.md`` (the table beside the published numbers),
 ``mode_collapse_2d.json`` (every seed's numbers, steps, wall times, machine),
@@ -39,18 +39,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import app, flags, logging
 
-from gan_jax import checkpointing, divergence, metrics, xla_cpu
+from gan_jax import metrics, sweep
 from gan_jax.data import get_dataset
-from gan_jax.dispatch import make_dispatch
 from gan_jax.losses import OBJECTIVES
 from gan_jax.runs import Run, build_run
 from gan_jax.sample import draw
-from gan_jax.steps import State
 
 DATASETS = ("ring8", "grid25")
 NUM_EVAL_SAMPLES = 2500  # GAN-NOTES / VEEGAN / PacGAN protocol
@@ -129,6 +126,13 @@ ARMS: dict[str, Arm] = {
             {"model.pac": 2, "train.batch_size": 200},
         ),
         Arm(
+            "pacgan3",
+            "PacGAN3, PacGAN setup",
+            "pacgan",
+            {"grid25": PACGAN_STEPS["grid25"]},
+            {"model.pac": 3, "train.batch_size": 300},
+        ),
+        Arm(
             "pacgan4",
             "PacGAN4, PacGAN setup",
             "pacgan",
@@ -176,78 +180,31 @@ def arm_config(
 def train_seeds(
     config: ml_collections.ConfigDict,
     seeds: Sequence[int],
+    root: pathlib.Path,
     *,
     chunk: int | None = None,
     log=print,
-    on_chunk=None,
-) -> tuple[Run, State, dict[str, Any]]:
-    """Train one run per seed in a single vmapped program; returns the stacked final states.
+) -> tuple[Run, list[pathlib.Path], dict[str, Any]]:
+    """Train one run per seed with ``gan_jax.sweep`` (one vmapped program) into root/seed<s>.
 
-    The program is the trainer's own dispatch (``gan_jax.dispatch.make_dispatch``: ``chunk``
-    generator updates per call, default ``train.steps_per_dispatch``, real batches sampled in
-    the call) under ``jax.vmap`` over the seeds' states, divergence guards and data streams, so
-    seed s is exactly the run ``train_and_evaluate`` does for ``config.seed = s``. ``on_chunk``,
-    if given, is called as ``on_chunk(run, steps_done, states)`` after every call.
+    Each seed's directory is an ordinary gan_jax run (config.json, metrics.jsonl, eval.json,
+    checkpoints), seed s exactly the run ``gan_jax.train`` does for ``config.seed = s``.
+    ``chunk``: generator updates per dispatch (default ``train.steps_per_dispatch``).
     """
-    run = build_run(config)
-    tc = config.train
-    chunk = chunk or tc.steps_per_dispatch
-    seed_array = jnp.asarray(seeds, jnp.uint32)
-    dispatches: dict[int, Any] = {}
-    # The trainer's XLA:CPU options (gan_jax/xla_cpu.py), as make_dispatch's own jit takes them.
-    options = xla_cpu.compiler_options(tc, jax.devices())
-
-    def dispatch(n: int):
-        if n not in dispatches:
-            one = make_dispatch(run, n, jit=False)
-            fn = jax.vmap(lambda state, guard, seed: one(state, guard, None, seed))
-            dispatches[n] = jax.jit(fn, donate_argnums=(0, 1), compiler_options=options)
-        return dispatches[n]
-
-    t0 = time.perf_counter()
-    states = jax.jit(jax.vmap(lambda s: run.init_state(jax.random.key(s))))(seed_array)
-    guards = jax.vmap(lambda _: divergence.init_guard())(seed_array)
-    done, first_chunk_s, first_chunk_len, cpu0 = 0, None, 0, 0.0
-    while done < tc.steps:
-        n = min(chunk, tc.steps - done)
-        states, guards, last = dispatch(n)(states, guards, seed_array)
-        done += n
-        if on_chunk is not None:
-            on_chunk(run, done, states)
-        if first_chunk_s is None:
-            jax.block_until_ready(states)
-            first_chunk_s, first_chunk_len = time.perf_counter() - t0, done
-            cpu0 = time.process_time()
-        if done % (20 * chunk) == 0 or done == tc.steps:
-            host = jax.device_get(last)
-            log(
-                f"    step {done:>6}/{tc.steps}  d/loss {np.mean(host['d/loss']):+.4f}  "
-                f"g/loss {np.mean(host['g/loss']):+.4f}  ({time.perf_counter() - t0:.0f}s)"
-            )
-    jax.block_until_ready(states)
+    config = seed_config(config, config.seed)
+    if chunk:
+        config.train.steps_per_dispatch = chunk
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    record = sweep.train_sweep(config, root, seeds, say=lambda *a, **k: log(*a))
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    steady = tc.steps - first_chunk_len  # steps after the first (compiling) call
-    first_bad = np.asarray(jax.device_get(guards["first_bad_step"]))
     timing = {
         "wall_s": wall,
-        "first_chunk_s": first_chunk_s,
-        "seed_steps_per_s": len(seeds) * tc.steps / wall,
-        # After compilation: wall and process CPU time per step of all seeds together.
-        "steady_steps_per_s": steady / (wall - first_chunk_s) if steady else float("nan"),
-        "steady_cpu_ms_per_step": 1000 * cpu / steady if steady else float("nan"),
+        "cpu_s": cpu,  # process CPU time of the whole sweep (compilation, evaluations, saves)
+        "seed_steps_per_s": len(seeds) * config.train.steps / wall,
         # The divergence guard per seed: the first step with a non-finite metric, -1 if none.
-        "first_nonfinite_step": [int(x) for x in first_bad],
+        "first_nonfinite_step": [m["first_nonfinite_step"] for m in record["members"]],
     }
-    return run, states, timing
-
-
-def seed_samples(run: Run, states: State, seeds: Sequence[int], num: int) -> np.ndarray:
-    """(S, num, 2) samples of every seed from its own evaluation inputs (``Run.eval_inputs``)."""
-    inputs = [
-        dataclasses.replace(run, config=seed_config(run.config, s)).eval_inputs(num) for s in seeds
-    ]
-    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *inputs)
-    return np.asarray(jax.jit(jax.vmap(run.game.generate))(states, stacked))
+    return build_run(config), [root / m["name"] for m in record["members"]], timing
 
 
 def seed_config(config: ml_collections.ConfigDict, seed: int) -> ml_collections.ConfigDict:
@@ -257,35 +214,15 @@ def seed_config(config: ml_collections.ConfigDict, seed: int) -> ml_collections.
     return cfg
 
 
-def save_seed_runs(
-    config: ml_collections.ConfigDict,
-    states: State,
-    seeds: Sequence[int],
-    root: pathlib.Path,
-) -> list[pathlib.Path]:
-    """Save seed i of the stacked ``states`` as a gan_jax run directory root/seed<s>."""
-    workdirs = []
-    for i, seed in enumerate(seeds):
-        cfg = seed_config(config, seed)
-        workdir = root / f"seed{seed}"
-        workdir.mkdir(parents=True, exist_ok=True)
-        (workdir / "config.json").write_text(cfg.to_json_best_effort(indent=2) + "\n")
-        state = jax.tree.map(lambda x, i=i: x[i], states)
-        mgr = checkpointing.manager(workdir, max_to_keep=1)
-        checkpointing.save(mgr, config.train.steps, state, cfg.to_dict())
-        mgr.wait_until_finished()
-        mgr.close()
-        workdirs.append(workdir)
-    return workdirs
-
-
 def evaluate_run(workdir: pathlib.Path, dataset) -> tuple[np.ndarray, dict[str, float]]:
-    """2500 samples from the run's checkpoint (``gan_jax.sample.draw``), saved and scored."""
+    """2500 samples from the run's checkpoint (``gan_jax.sample.draw``), saved and scored.
+
+    The scores are those of the run's final evaluation (eval.json, the same inputs); recounted
+    here from the saved samples so that the table is computed from the files it ships.
+    """
     samples = draw(workdir, NUM_EVAL_SAMPLES)
     np.save(workdir / "samples.npy", samples)
-    result = metrics.mode_metrics(samples, dataset.modes, dataset.mode_std)
-    (workdir / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
-    return samples, result
+    return samples, metrics.mode_metrics(samples, dataset.modes, dataset.mode_std)
 
 
 def mean_se(values: Sequence[float]) -> tuple[float, float]:
@@ -313,9 +250,10 @@ def run_arm(
         f"  {arm.name} on {dataset}: {config.objective.name}, {config.model.name}, "
         f"{config.train.steps} steps x {len(seeds)} seeds"
     )
-    run, states, timing = train_seeds(config, seeds, chunk=chunk, log=log)
+    run, workdirs, timing = train_seeds(
+        config, seeds, workdir / dataset / arm.name, chunk=chunk, log=log
+    )
     t0 = time.perf_counter()
-    workdirs = save_seed_runs(config, states, seeds, workdir / dataset / arm.name)
     per_seed, samples = [], {}
     for seed, wd in zip(seeds, workdirs):
         pts, result = evaluate_run(wd, run.dataset)
@@ -504,16 +442,17 @@ def write_results(
         "trials, as quoted in ../shared/GAN-NOTES.md. Budgets differ: the steps column is "
         "generator updates here. The objective rows run each objective's shipped recipe on "
         "smaller MLPs (2x128, not the presets' 3x256) and recipes with 5 critic updates per "
-        "generator update get 2/5 of the generator updates; the PacGAN-setup row runs "
-        f"{PACGAN_STEPS['grid25']} updates where the published runs train far longer "
-        "(configs/pacgan.py quotes 400 epochs of the 100k points, i.e. 400k updates, from the "
-        "paper's code; not re-checked here), so its row is the architecture and optimiser of "
+        "generator update get 2/5 of the generator updates; the PacGAN-setup rows run the "
+        "steps column's updates where the published runs train 400 epochs of the 100k points "
+        "at batch 100, i.e. 400k updates (the paper's released config, fjxmlzn/PacGAN "
+        "synthetic_data_experiments/2DGrid_GAN&PacGAN/config.py: num_epoch 400, num_sample "
+        "100000, batch_size 100), so those rows are the architecture and optimiser of "
         "the published GAN row, not its budget."
     )
     (results_dir / "mode_collapse_2d.md").write_text(markdown_table(results, header) + "\n")
     slim = [{k: v for k, v in r.items() if k != "samples"} for r in results]
     (results_dir / "mode_collapse_2d.json").write_text(
-        json.dumps({"meta": meta, "results": slim}, indent=1, default=float) + "\n"
+        json.dumps(sweep.finite({"meta": meta, "results": slim}), indent=1, default=float) + "\n"
     )
     if not plots:
         return

@@ -334,10 +334,12 @@ def make_penalty(name: str, weight: float = 10.0, dragan_c: float = 0.5) -> Pena
     if name not in PENALTIES:
         raise ConfigError("objective.penalty", name, str(list(PENALTIES)))
     if name in ("r1", "r2"):
-        return functools.partial(PENALTIES[name], gamma=float(weight))
+        return functools.partial(PENALTIES[name], gamma=schema.real(weight))
     if name == "dragan":
-        return functools.partial(dragan_penalty, weight=float(weight), c=float(dragan_c))
-    return functools.partial(PENALTIES[name], weight=float(weight))
+        return functools.partial(
+            dragan_penalty, weight=schema.real(weight), c=schema.real(dragan_c)
+        )
+    return functools.partial(PENALTIES[name], weight=schema.real(weight))
 
 
 # --------------------------------------------------------------------------------------------
@@ -516,12 +518,12 @@ def get_objective(cfg: Mapping[str, Any]) -> Objective:
     obj = OBJECTIVES[name]
     get = functools.partial(schema.value, cfg, OBJECTIVE_KEYS.get(name, {}))
     if name == "wasserstein":
-        obj = dataclasses.replace(obj, weight_clip=float(get("clip")))
+        obj = dataclasses.replace(obj, weight_clip=schema.real(get("clip")))
     elif name == "wasserstein_gp":
-        penalty_fn = functools.partial(gradient_penalty, weight=float(get("gp_weight")))
+        penalty_fn = functools.partial(gradient_penalty, weight=schema.real(get("gp_weight")))
         obj = dataclasses.replace(obj, penalty=penalty_fn)
     elif name == "least_squares":
-        a, b, c = (float(get(k)) for k in ("ls_a", "ls_b", "ls_c"))
+        a, b, c = (schema.real(get(k)) for k in ("ls_a", "ls_b", "ls_c"))
         obj = dataclasses.replace(
             obj,
             d_loss=functools.partial(least_squares_d_loss, a=a, b=b),
@@ -529,7 +531,7 @@ def get_objective(cfg: Mapping[str, Any]) -> Objective:
         )
     if penalty != "none":
         get = functools.partial(schema.value, cfg, PENALTY_KEYS[penalty])
-        extra = {"dragan_c": float(get("dragan_c"))} if penalty == "dragan" else {}
-        weight = float(get("penalty_weight"))
+        extra = {"dragan_c": schema.real(get("dragan_c"))} if penalty == "dragan" else {}
+        weight = schema.real(get("penalty_weight"))
         obj = dataclasses.replace(obj, penalty=make_penalty(penalty, weight, **extra))
     return obj

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import jax
 import optax
 
 from gan_jax import schema
@@ -54,9 +55,9 @@ def check(prefix: str, cfg: Mapping[str, Any]) -> None:
         )
 
 
-def learning_rate(cfg: Mapping[str, Any]) -> float | optax.Schedule:
+def learning_rate(cfg: Mapping[str, Any]) -> float | jax.Array | optax.Schedule:
     """The block's learning rate: a constant or a schedule of the optimiser's update count."""
-    lr = float(cfg["lr"])
+    lr = schema.real(cfg["lr"])
     schedule = schema.value(cfg, KEYS, "schedule")
     if schedule == "constant":
         return lr
@@ -71,7 +72,7 @@ def make_optimizer(cfg: Mapping[str, Any]) -> optax.GradientTransformation:
     """The optimiser of one config block (``optim.g`` or ``optim.d``)."""
     name, lr = cfg["name"], learning_rate(cfg)
     if name == "adam":
-        b1, b2 = (float(schema.value(cfg, KEYS, b)) for b in ("b1", "b2"))
+        b1, b2 = (schema.real(schema.value(cfg, KEYS, b)) for b in ("b1", "b2"))
         return optax.adam(lr, b1=b1, b2=b2)
     if name == "rmsprop":
         # PyTorch's RMSprop (the WGAN reference code) uses decay 0.99, eps 1e-8 outside the sqrt.

@@ -43,11 +43,13 @@ class Run:
     dataset: Dataset
     game: Game
 
-    def init_state(self, key: jax.Array) -> State:
+    def optimizers(self) -> dict:
+        """The optimiser of every ``optim.<block>`` the game's networks name."""
         optims = {net.optim for net in self.game.networks.values()}
-        return create_state(
-            self.game, key, {name: make_optimizer(self.config.optim[name]) for name in optims}
-        )
+        return {name: make_optimizer(self.config.optim[name]) for name in optims}
+
+    def init_state(self, key: jax.Array) -> State:
+        return create_state(self.game, key, self.optimizers())
 
     def abstract_state(self) -> State:
         return jax.eval_shape(self.init_state, jax.random.key(self.config.seed))

@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import jax
 import ml_collections
 
 from gan_jax.errors import ConfigError
@@ -30,6 +31,20 @@ class Key:
 
 
 Spec = Mapping[str, Key]
+
+
+def traced(value) -> bool:
+    """Whether ``value`` is a JAX tracer: a swept value that ``gan_jax.sweep`` vmaps over.
+
+    A sweep checks every member's concrete config first, then builds the run once more inside
+    the vmapped program with the swept keys set to tracers; those are not checked again.
+    """
+    return isinstance(value, jax.core.Tracer)
+
+
+def real(value) -> Any:
+    """``float(value)``, or the tracer itself when a sweep vmaps over the key (``traced``)."""
+    return value if traced(value) else float(value)
 
 
 def _number(value) -> bool:
@@ -102,11 +117,12 @@ def defaults(*specs: Spec) -> ml_collections.ConfigDict:
 def check_block(prefix: str, block: Mapping[str, Any], spec: Spec) -> None:
     """Raise ConfigError for the first key of ``spec`` whose value in ``block`` is not allowed.
 
-    A key the block lacks takes its default (configs written before the key existed).
+    A key the block lacks takes its default (configs written before the key existed). Traced
+    values (``traced``) were checked as concrete values before the sweep traced them.
     """
     for name, key in spec.items():
         value = block[name] if name in block else key.default
-        if not key.check(value):
+        if not traced(value) and not key.check(value):
             raise ConfigError(f"{prefix}.{name}", value, key.allowed)
 
 

@@ -98,7 +98,7 @@ def test_seed_runs_are_ordinary_run_directories(table):
 
 
 def test_pacgan_arms_are_pacgans_setup_and_the_published_rows_sit_beside_them():
-    for name, pac in (("pacgan1", 1), ("pacgan2", 2), ("pacgan4", 4)):
+    for name, pac in (("pacgan1", 1), ("pacgan2", 2), ("pacgan3", 3), ("pacgan4", 4)):
         cfg = mc.arm_config(mc.ARMS[name], "grid25")
         assert cfg.model.name == "pacgan_mlp" and cfg.model.pac == pac
         assert cfg.model.g_hidden == (400,) * 4 and cfg.model.d_hidden == (200,) * 3
