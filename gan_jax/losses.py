@@ -220,7 +220,8 @@ def relativistic_pairing_d_loss(real_logits: Array, fake_logits: Array) -> LossO
     """
     chex.assert_equal_shape([real_logits, fake_logits])
     loss = jnp.mean(jax.nn.softplus(fake_logits - real_logits))
-    # The paired loss has no real / fake split: "real" holds all of it (real + fake = loss).
+    # The paired loss has no real / fake split: "real" holds all of it here, "fake" all of the
+    # generator's (so real + fake = loss, as for every objective).
     margin = jnp.mean(real_logits - fake_logits)
     return loss, {"real": loss, "fake": jnp.zeros_like(loss), "margin": margin}
 
@@ -229,7 +230,8 @@ def relativistic_pairing_g_loss(real_logits: Array, fake_logits: Array) -> LossO
     """RpGAN generator loss E[softplus(-(C(G(z_i)) - C(x_i)))]: real and fake swapped."""
     chex.assert_equal_shape([real_logits, fake_logits])
     loss = jnp.mean(jax.nn.softplus(real_logits - fake_logits))
-    return loss, {"fake": loss}
+    margin = jnp.mean(fake_logits - real_logits)
+    return loss, {"real": jnp.zeros_like(loss), "fake": loss, "margin": margin}
 
 
 # --------------------------------------------------------------------------------------------
