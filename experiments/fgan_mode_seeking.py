@@ -2,7 +2,7 @@
 
     python experiments/fgan_mode_seeking.py [--steps=2000] [--seeds=3]
 
-Nowozin et al. 2016 (arXiv 1606.00709, section 4, Table 3) fit a single Gaussian Q = N(mu,
+Nowozin et al. 2016 (arXiv 1606.00709, section 4) fit a single Gaussian Q = N(mu,
 sigma^2) to a mixture of Gaussians P with each f-divergence and compare the f-GAN fit with the
 Gaussian that minimises the divergence directly. KL(P || Q) is minimised by moment matching
 (mu = E_P[x], sigma^2 = Var_P[x]: Q spreads over both modes, mode covering); reverse KL(Q || P)
@@ -18,8 +18,11 @@ fixed points are the divergence's minimisers) and, as a second column, the paper
 ``alternative`` -E_Q[g_f(V)] (which has no such guarantee away from the GAN divergence).
 
 The direct minimisers come from gan_jax.theory.f_divergence on the densities tabulated on a
-grid (float64), minimised over (mu, log sigma) from the best point of a coarse grid; for KL
-the closed form (the mixture's mean and std) is printed beside it. Every divergence, every seed
+grid (float64), minimised over (mu, log sigma): the global one from the best point of a coarse
+grid, and the one that descending the exact divergence from the generator's start (0, 1)
+reaches, which for several divergences is a local minimum covering both modes; for KL the
+closed form (the mixture's mean and std) is printed beside it. ``--reuse`` recomputes these and
+the table but takes the f-GAN fits from the saved JSON. Every divergence, every seed
 (mean +- s.e.) and both generator losses go to experiments/results/fgan_mode_seeking.{json,md};
 experiments/results/fgan_mode_seeking.png draws KL and reverse KL (seed 0).
 """
@@ -74,8 +77,13 @@ def sample_data(key, n):
 # The direct minimisers, on tabulated densities.
 
 
-def direct_minimiser(name: str) -> tuple[float, float, float]:
-    """(mu, sigma, D_f) of the Gaussian minimising D_f(P || N(mu, sigma^2)) on the grid."""
+def minimisers(name: str) -> dict[str, tuple[float, float, float]]:
+    """(mu, sigma, D_f) of two Gaussians minimising D_f(P || N(mu, sigma^2)) on the grid.
+
+    ``global``: descent (Adam) from the best point of a coarse (mu, sigma) grid, the global
+    minimiser; ``from_start``: the same descent from the generator's start (mu = 0, sigma = 1),
+    the local minimiser that following the divergence's exact gradient reaches.
+    """
     with jax.enable_x64(True):
         x = jnp.asarray(GRID, jnp.float64)
         dx = float(GRID[1] - GRID[0])
@@ -83,22 +91,27 @@ def direct_minimiser(name: str) -> tuple[float, float, float]:
 
         def divergence(theta):
             q = normal_pdf(x, theta[0], jnp.exp(theta[1])) * dx
-            q = jnp.maximum(q, 1e-300)  # the grid's far tails: keeps p / q finite
+            # The grid's far tails: keeps p / q and Neyman's (1 - p / q)^2 finite in float64.
+            q = jnp.maximum(q, 1e-150)
             return theory.f_divergence(p, q, name)
+
+        opt = optax.adam(1e-2)
+        step = jax.jit(lambda t, s: opt.update(jax.grad(divergence)(t), s))
+
+        def descend(theta):
+            theta = jnp.asarray(theta, jnp.float64)
+            state = opt.init(theta)
+            for _ in range(3000):
+                updates, state = step(theta, state)
+                theta = optax.apply_updates(theta, updates)
+            return float(theta[0]), float(jnp.exp(theta[1])), float(divergence(theta))
 
         mus, log_sigmas = np.linspace(-3, 3, 61), np.log(np.linspace(0.3, 3.0, 55))
         table = jax.vmap(lambda m: jax.vmap(lambda s: divergence(jnp.stack([m, s])))(log_sigmas))(
             jnp.asarray(mus)
         )
         i, j = np.unravel_index(int(jnp.nanargmin(table)), table.shape)
-        theta = jnp.asarray([mus[i], log_sigmas[j]], jnp.float64)
-        opt = optax.adam(1e-2)
-        state = opt.init(theta)
-        step = jax.jit(lambda t, s: opt.update(jax.grad(divergence)(t), s))
-        for _ in range(3000):
-            updates, state = step(theta, state)
-            theta = optax.apply_updates(theta, updates)
-        return float(theta[0]), float(jnp.exp(theta[1])), float(divergence(theta))
+        return {"global": descend([mus[i], log_sigmas[j]]), "from_start": descend([0.0, 0.0])}
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,6 +187,8 @@ def mean_se(values) -> tuple[float, float]:
 
 
 def plot(fits: dict, direct: dict, path: pathlib.Path) -> None:
+    """KL and reverse KL: P, the direct minimiser and seed 0's fits (``fits[name][form]``: the
+    per-seed fits)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -185,11 +200,11 @@ def plot(fits: dict, direct: dict, path: pathlib.Path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
     for ax, name in zip(axes, ("kl", "reverse_kl")):
         ax.fill_between(x, p, color="0.85", label="P (data)")
-        mu, sigma, _ = direct[name]
+        mu, sigma, _ = direct[name]["global"]
         ax.plot(x, pdf(mu, sigma), "k--", lw=1.2, label="direct minimiser")
-        fit = fits[name]["saturating"][0]["fit"]
-        ax.plot(x, pdf(fit["mu"], fit["sigma"]), "C0-", lw=2, label="f-GAN fit")
-        fit = fits[name]["alternative"][0]["fit"]
+        fit = fits[name]["saturating"][0]
+        ax.plot(x, pdf(fit["mu"], fit["sigma"]), "C0-", lw=2, label="f-GAN fit (seed 0)")
+        fit = fits[name]["alternative"][0]
         ax.plot(x, pdf(fit["mu"], fit["sigma"]), "C1:", lw=2, label="f-GAN, alt. G loss")
         ax.set_xlim(-5, 5)
         ax.set_title(
@@ -212,18 +227,22 @@ def markdown(report: dict) -> str:
         f"sigma²) from mu = 0, sigma = 1; critic MLP 2x64 tanh; batch {BATCH}, {D_STEPS} critic "
         f"updates per G update, Adam (b1 0.5) lr {LR_D:g} (critic) / {LR_G:g} (G), "
         f"{report['steps']} G updates; fit = G's (mu, sigma) averaged over the last 10% of the "
-        f"steps; mean +- s.e. over seeds {report['seeds']}. Direct minimiser: "
-        "argmin over (mu, sigma) of `theory.f_divergence` on the tabulated densities (float64). "
+        f"steps; mean +- s.e. over seeds {report['seeds']}. Global minimiser: argmin over (mu, "
+        "sigma) of `theory.f_divergence` on the tabulated densities (float64); from G's start: "
+        "the minimiser that descending the exact divergence from (0, 1) reaches (a local one "
+        "where it differs). "
         f"KL's closed form (P's mean and std): mu = {kl_mu:.3f}, sigma = {kl_sigma:.3f}. "
         f"{report['wall_s']:.0f} s wall on {report['machine']}.",
         "",
-        "| divergence | direct mu | direct sigma | D_f at minimum | f-GAN mu (saturating G) | "
-        "f-GAN sigma | f-GAN mu (alternative G) | f-GAN sigma |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| divergence | global minimiser (mu, sigma; D_f) | from G's start (mu, sigma; D_f) | "
+        "f-GAN mu (saturating G) | f-GAN sigma | f-GAN mu (alternative G) | f-GAN sigma |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for name, row in report["rows"].items():
-        cells = [name, f"{row['direct'][0]:.3f}", f"{row['direct'][1]:.3f}"]
-        cells.append(f"{row['direct'][2]:.4f}")
+        cells = [name]
+        for which in ("global", "from_start"):
+            mu, sigma, value = row["direct"][which]
+            cells.append(f"{mu:.3f}, {sigma:.3f}; {value:.4f}")
         for form in FORMS:
             r = row[form]
             cells += [f"{r['mu'][0]:.3f} +- {r['mu'][1]:.3f}"]
@@ -240,25 +259,39 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--divergences", default=",".join(losses.F_DIVERGENCES))
     parser.add_argument("--results", default=str(RESULTS))
+    parser.add_argument(
+        "--reuse", action="store_true", help="Take the f-GAN fits from the saved JSON."
+    )
     args = parser.parse_args()
     names = [n for n in args.divergences.split(",") if n]
     seeds = list(range(args.seeds))
     t0 = time.perf_counter()
+    previous, previous_wall = {}, 0.0
+    if args.reuse:
+        record = json.loads((pathlib.Path(args.results) / "fgan_mode_seeking.json").read_text())
+        if record["steps"] != args.steps or record["seeds"] != seeds:
+            raise SystemExit("--reuse: the saved fits have other --steps or --seeds")
+        previous, previous_wall = record["rows"], record["wall_s"]
     direct, fits, rows = {}, {}, {}
     for name in names:
-        direct[name] = direct_minimiser(name)
-        fits[name] = {form: train(name, form, seeds, args.steps) for form in FORMS}
+        direct[name] = minimisers(name)
         rows[name] = {"direct": direct[name]}
         for form in FORMS:
-            runs = fits[name][form]
+            if name in previous:
+                rows[name][form] = previous[name][form]
+                continue
+            runs = train(name, form, seeds, args.steps)
             rows[name][form] = {
                 "mu": mean_se([r["fit"]["mu"] for r in runs]),
                 "sigma": mean_se([r["fit"]["sigma"] for r in runs]),
                 "per_seed": [r["fit"] for r in runs],
                 "finite": all(r["finite"] for r in runs),
             }
+        fits[name] = {form: rows[name][form]["per_seed"] for form in FORMS}
+        g, s = direct[name]["global"], direct[name]["from_start"]
         print(
-            f"{name:>18}: direct mu {direct[name][0]:+.3f} sigma {direct[name][1]:.3f} | "
+            f"{name:>18}: global mu {g[0]:+.3f} sigma {g[1]:.3f} | from start mu {s[0]:+.3f} "
+            f"sigma {s[1]:.3f} | "
             + " | ".join(
                 f"{form} mu {rows[name][form]['mu'][0]:+.3f} sigma "
                 f"{rows[name][form]['sigma'][0]:.3f}"
@@ -271,7 +304,7 @@ def main() -> None:
         "seeds": seeds,
         "kl_closed_form": mixture_moments(),
         "rows": rows,
-        "wall_s": time.perf_counter() - t0,
+        "wall_s": time.perf_counter() - t0 + previous_wall,
         "machine": f"{platform.machine()}, jax {jax.__version__} on {jax.default_backend()}",
     }
     out = pathlib.Path(args.results)

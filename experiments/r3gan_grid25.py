@@ -18,11 +18,10 @@ Writes experiments/results/r3gan_grid25.{json,md} and r3gan_grid25.png (seed 0 o
 
 from __future__ import annotations
 
+import argparse
 import json
 import pathlib
 import time
-
-from absl import app, flags
 
 from experiments import mode_collapse_2d as mc
 
@@ -37,13 +36,6 @@ ARMS = {
         {"objective.penalty_every": 4},
     ),
 }
-
-FLAGS = flags.FLAGS
-flags.DEFINE_integer("seeds", 3, "Seeds per arm (0..n-1).")
-flags.DEFINE_integer("steps", 3000, "Generator updates per arm.")
-flags.DEFINE_list("arms", list(ARMS), "Arms to run.")
-flags.DEFINE_string("runs_dir", "runs/r3gan_grid25", "Where each seed's run directory goes.")
-flags.DEFINE_string("results", str(RESULTS), "Where the table, record and plot go.")
 
 
 def markdown(results: list[dict], meta: dict) -> str:
@@ -80,26 +72,33 @@ def markdown(results: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv) -> None:
-    del argv
-    seeds = list(range(FLAGS.seeds))
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3, help="Seeds per arm (0..n-1).")
+    parser.add_argument("--steps", type=int, default=3000, help="Generator updates per arm.")
+    parser.add_argument("--arms", default=",".join(ARMS), help="Arms to run.")
+    parser.add_argument("--runs_dir", default="runs/r3gan_grid25", help="Seeds' run dirs.")
+    parser.add_argument("--results", default=str(RESULTS), help="Table, record and plot.")
+    args = parser.parse_args()
+    args.arms = [a for a in args.arms.split(",") if a]
+    seeds = list(range(args.seeds))
     t0 = time.perf_counter()
     load = mc.os.getloadavg()[0]
     results = []
-    for name in FLAGS.arms:
+    for name in args.arms:
         label, overrides = ARMS[name]
-        arm = mc.Arm(name, label, "r3gan", {"grid25": FLAGS.steps}, overrides)
+        arm = mc.Arm(name, label, "r3gan", {"grid25": args.steps}, overrides)
         results.append(
-            mc.run_arm(arm, "grid25", seeds, pathlib.Path(FLAGS.runs_dir), extra=mc.OBJECTIVE_NETS)
+            mc.run_arm(arm, "grid25", seeds, pathlib.Path(args.runs_dir), extra=mc.OBJECTIVE_NETS)
         )
     meta = {
-        "command": f"python -m experiments.r3gan_grid25 --seeds={FLAGS.seeds} "
-        f"--steps={FLAGS.steps} --arms={','.join(FLAGS.arms)}",
+        "command": f"python -m experiments.r3gan_grid25 --seeds={args.seeds} "
+        f"--steps={args.steps} --arms={','.join(args.arms)}",
         "machine": mc.machine_text(),
         "wall_s": time.perf_counter() - t0,
         "load_start": round(load, 2),
     }
-    out = pathlib.Path(FLAGS.results)
+    out = pathlib.Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
     (out / "r3gan_grid25.md").write_text(markdown(results, meta))
     slim = [{k: v for k, v in r.items() if k != "samples"} for r in results]
@@ -111,4 +110,4 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
-    app.run(main)
+    main()

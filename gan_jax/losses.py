@@ -760,6 +760,12 @@ def check(cfg: Mapping[str, Any]) -> None:
         raise ConfigError(
             "objective.penalty_every", every, "1 with objective.penalty='none' (nothing to apply)"
         )
+    if name != "f_gan":  # a divergence chosen for another objective would be silently unused
+        for key, spec in OBJECTIVE_KEYS["f_gan"].items():
+            if schema.value(cfg, OBJECTIVE_KEYS["f_gan"], key) != spec.default:
+                raise ConfigError(
+                    f"objective.{key}", cfg[key], f"{spec.default!r} unless objective.name='f_gan'"
+                )
     schema.check_block("objective", cfg, OBJECTIVE_KEYS.get(name, {}))
     schema.check_block("objective", cfg, PENALTY_KEYS.get(penalty, {}))
 

@@ -3,13 +3,14 @@ each divergence's closed form, the losses against the bound, the GAN row against
 game, the config keys and the recipe."""
 
 import math
+import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from conftest import load_config
+from conftest import REPO, load_config
 
 from gan_jax import losses, theory, validation
 from gan_jax.errors import ConfigError
@@ -213,6 +214,13 @@ def test_bad_f_gan_keys_raise_one_line():
         losses.get_objective({"name": "f_gan", "divergence": "chi2"})
     with pytest.raises(ConfigError, match="objective.f_g_loss='minimax'.*allowed"):
         losses.get_objective({"name": "f_gan", "f_g_loss": "minimax"})
+    # A divergence set for another objective would do nothing: refused.
+    with pytest.raises(ConfigError, match="objective.divergence='reverse_kl'.*name='f_gan'"):
+        losses.get_objective({"name": "hinge", "divergence": "reverse_kl"})
+    cfg = load_config("nsgan")
+    cfg.objective.f_g_loss = "saturating"
+    with pytest.raises(ConfigError, match="objective.f_g_loss='saturating'"):
+        validation.validate(cfg)
 
 
 def test_recipe_presets_name_divergence_and_dataset():
@@ -226,3 +234,17 @@ def test_recipe_presets_name_divergence_and_dataset():
     assert load_config("fgan").objective.divergence == "kl"
     with pytest.raises(ValueError, match="'chi2' is not known"):
         load_config("fgan", "chi2")
+
+
+@pytest.mark.slow
+def test_mode_seeking_experiment_direct_kl_minimiser_is_moment_matching():
+    """experiments/fgan_mode_seeking.py: its numeric minimiser of KL(P || N(mu, sigma^2)) on the
+    tabulated densities lands on the closed form (P's mean and std), and a short f-GAN run
+    trains (finite, sigma moving)."""
+    sys.path.insert(0, str(REPO / "experiments"))
+    import fgan_mode_seeking as ms
+
+    mu, sigma, _ = ms.minimisers("kl")["global"]
+    np.testing.assert_allclose((mu, sigma), ms.mixture_moments(), atol=2e-3)
+    (run,) = ms.train("kl", "saturating", [0], 20)
+    assert run["finite"] and run["trace"]["sigma"][-1] != 1.0

@@ -153,3 +153,18 @@ def test_recipe_trains_end_to_end_on_grid25(tmp_path):
     cfg.eval.every_steps, cfg.eval.at_start, cfg.checkpoint.every_steps = 0, False, 3
     state = train.train_and_evaluate(cfg, tmp_path)
     assert int(state.step) == 3 and int(state.nets["d"].step) == 3
+
+
+@pytest.mark.slow
+def test_grid25_experiment_runs_and_writes_its_table(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    command = [sys.executable, "-m", "experiments.r3gan_grid25", "--seeds=1", "--steps=4"]
+    command += ["--arms=r1_r2,lazy4", f"--runs_dir={tmp_path / 'runs'}", f"--results={tmp_path}"]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True, timeout=600)
+    table = (tmp_path / "r3gan_grid25.md").read_text()
+    assert "RpGAN + R1 + R2 (configs/r3gan.py)" in table and "lazy" in table
+    assert (tmp_path / "r3gan_grid25.png").is_file()
