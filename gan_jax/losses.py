@@ -31,11 +31,18 @@ The formulas follow ../shared/GAN-NOTES.md, with D(x) = sigmoid(l(x)):
 - ``relativistic_average`` (RaSGAN) and ``relativistic_average_ls`` (RaLSGAN),
   Jolicoeur-Martineau 2018: the standard and least-squares losses applied to
   C(x_r) - E[C(x_f)] and C(x_f) - E[C(x_r)], for D and (roles swapped) for G.
+- ``relativistic_pairing`` (RpGAN; Jolicoeur-Martineau 2018, the loss of R3GAN, Huang et al.
+  2024): D minimises E[softplus(-(C(x_i) - C(G(z_i))))] over pairs, G the same with the roles
+  swapped.
+- ``f_gan`` (Nowozin et al. 2016): the critic maximises E_P[g_f(V(x))] - E_Q[f*(g_f(V(G(z))))],
+  the variational bound on the f-divergence ``objective.divergence`` (``F_DIVERGENCES``, their
+  Table 2); G minimises -E_Q[g_f(V(G(z)))] (``alternative``) or the bound (``saturating``).
 
 Penalties (``PENALTIES``; any objective takes any of them through ``get_objective``): ``gp``
 (WGAN-GP, two-sided), ``one_sided_gp`` (max(0, ||g|| - 1)^2), ``dragan`` (two-sided around
 perturbed real data, Kodali et al. 2017), ``r1`` / ``r2`` (gamma / 2 * E||grad D||^2 on real /
-fake data, Mescheder et al. 2018).
+fake data, Mescheder et al. 2018) and ``r1_r2`` (both, R3GAN). ``objective.penalty_every = N``
+applies any of them lazily (StyleGAN2): on one critic update in N, times N (``lazy_penalty``).
 """
 
 from __future__ import annotations
@@ -538,29 +545,38 @@ def lazy_penalty(
     fake: Array,
     key: Array,
     counter: Array | int,
+    *,
+    use_cond: bool | None = None,
 ) -> LossOut:
     """``penalty`` on critic update number ``counter`` with lazy regularisation.
 
     Karras et al. 2020 (StyleGAN2, arXiv 1912.04958, section 3.1): the penalty runs on one
     update in ``every`` (counter % every == 0), multiplied by ``every`` so that its mean over
     updates, and the gradient it contributes on average, stay those of the penalty applied on
-    every update. Between those updates it is 0 (the terms too), and ``jax.lax.cond`` skips its
-    double backward pass there (a vmapped cond computes both branches, so vmapped seeds save
-    nothing). ``every`` = 1 is the penalty itself. StyleGAN2 runs the penalty as its own
-    optimiser step and rescales Adam's lr and betas by every / (every + 1); here it is added to
-    the update's loss, with the optimiser unchanged.
+    every update. Between those updates it is 0 (the terms too). ``every`` = 1 is the penalty
+    itself. StyleGAN2 runs the penalty as its own optimiser step and rescales Adam's lr and
+    betas by every / (every + 1); here it is added to the update's loss, the optimiser unchanged.
+
+    ``use_cond`` (default: everywhere but on CPU): skip the penalty's double backward pass
+    between its updates with ``jax.lax.cond`` (a vmapped cond runs both branches). XLA:CPU runs
+    the convolutions of a conditional's branches far slower than inline ones (the R3GAN digits
+    step took 34 CPU ms with the cond every 4 updates against 13 with R1 + R2 on every update,
+    experiments/results/lazy_penalty_cost.md), so on CPU the penalty is computed on every update
+    and masked: the same numbers, no saving.
     """
     if every == 1:
         return penalty(critic, real, fake, key)
+    on = jnp.asarray(counter) % every == 0
 
     def apply():
         value, terms = penalty(critic, real, fake, key)
         return every * value, {**terms, "penalty": every * value}
 
-    def skip():
-        return jax.tree.map(jnp.zeros_like, jax.eval_shape(apply))
-
-    return jax.lax.cond(jnp.asarray(counter) % every == 0, apply, skip)
+    if use_cond is None:
+        use_cond = jax.default_backend() != "cpu"
+    if use_cond:
+        return jax.lax.cond(on, apply, lambda: jax.tree.map(jnp.zeros_like, jax.eval_shape(apply)))
+    return jax.tree.map(lambda x: jnp.where(on, x, jnp.zeros_like(x)), apply())
 
 
 def critic_penalty(

@@ -71,22 +71,25 @@ def test_r1_r2_is_gamma_over_two_on_real_plus_gamma_over_two_on_fake():
     np.testing.assert_allclose(bound.penalty(quadratic_critic, real, fake, key)[0], pen)
 
 
-def linear_penalty_of(w):
+def linear_penalty_of(use_cond):
     """R1 of D(x) = w . x: gamma / 2 * ||w||^2 on every sample, differentiable in w."""
     real = jnp.ones((3, 2))
 
     def value(w, counter, every):
         critic = lambda x: x @ w  # noqa: E731
         r1 = functools.partial(losses.r1_penalty, gamma=2.0)
-        return losses.lazy_penalty(r1, every, critic, real, real, jax.random.key(0), counter)
+        key = jax.random.key(0)
+        return losses.lazy_penalty(r1, every, critic, real, real, key, counter, use_cond=use_cond)
 
     return value
 
 
+@pytest.mark.parametrize("use_cond", [True, False])
 @pytest.mark.parametrize("every", [1, 4])
-def test_lazy_penalty_applies_every_nth_update_scaled_by_n(every):
+def test_lazy_penalty_applies_every_nth_update_scaled_by_n(every, use_cond):
+    """Both ways of skipping it (lax.cond, masking) give the same numbers."""
     w = jnp.array([1.0, 2.0])  # ||w||^2 = 5: R1 = 5 at gamma 2
-    value = jax.jit(linear_penalty_of(w), static_argnums=2)
+    value = jax.jit(linear_penalty_of(use_cond), static_argnums=2)
     per_counter = [float(value(w, c, every)[0]) for c in range(8)]
     expected = [5.0 * every if c % every == 0 else 0.0 for c in range(8)]
     np.testing.assert_allclose(per_counter, expected, rtol=1e-6)
