@@ -31,11 +31,18 @@ The formulas follow ../shared/GAN-NOTES.md, with D(x) = sigmoid(l(x)):
 - ``relativistic_average`` (RaSGAN) and ``relativistic_average_ls`` (RaLSGAN),
   Jolicoeur-Martineau 2018: the standard and least-squares losses applied to
   C(x_r) - E[C(x_f)] and C(x_f) - E[C(x_r)], for D and (roles swapped) for G.
+- ``relativistic_pairing`` (RpGAN; Jolicoeur-Martineau 2018, the loss of R3GAN, Huang et al.
+  2024): D minimises E[softplus(-(C(x_i) - C(G(z_i))))] over pairs, G the same with the roles
+  swapped.
+- ``f_gan`` (Nowozin et al. 2016): the critic maximises E_P[g_f(V(x))] - E_Q[f*(g_f(V(G(z))))],
+  the variational bound on the f-divergence ``objective.divergence`` (``F_DIVERGENCES``, their
+  Table 2); G minimises -E_Q[g_f(V(G(z)))] (``alternative``) or the bound (``saturating``).
 
 Penalties (``PENALTIES``; any objective takes any of them through ``get_objective``): ``gp``
 (WGAN-GP, two-sided), ``one_sided_gp`` (max(0, ||g|| - 1)^2), ``dragan`` (two-sided around
 perturbed real data, Kodali et al. 2017), ``r1`` / ``r2`` (gamma / 2 * E||grad D||^2 on real /
-fake data, Mescheder et al. 2018).
+fake data, Mescheder et al. 2018) and ``r1_r2`` (both, R3GAN). ``objective.penalty_every = N``
+applies any of them lazily (StyleGAN2): on one critic update in N, times N (``lazy_penalty``).
 """
 
 from __future__ import annotations
@@ -208,6 +215,172 @@ def relativistic_average_ls_g_loss(real_scores: Array, fake_scores: Array) -> Lo
 
 
 # --------------------------------------------------------------------------------------------
+# Relativistic pairing (RpGAN; Jolicoeur-Martineau 2018's RSGAN, the R3GAN loss).
+
+
+def relativistic_pairing_d_loss(real_logits: Array, fake_logits: Array) -> LossOut:
+    """RpGAN discriminator loss E[softplus(-(C(x_i) - C(G(z_i))))], real and fake paired by index.
+
+    Jolicoeur-Martineau 2018 (arXiv 1807.00734, RSGAN) and Huang et al. 2024 (R3GAN, arXiv
+    2501.05441, eq. 2 with f = softplus(-t)): each real sample is judged against one fake
+    sample, not the batch mean as in ``relativistic_average``.
+    """
+    chex.assert_equal_shape([real_logits, fake_logits])
+    loss = jnp.mean(jax.nn.softplus(fake_logits - real_logits))
+    # The paired loss has no real / fake split: "real" holds all of it here, "fake" all of the
+    # generator's (so real + fake = loss, as for every objective).
+    margin = jnp.mean(real_logits - fake_logits)
+    return loss, {"real": loss, "fake": jnp.zeros_like(loss), "margin": margin}
+
+
+def relativistic_pairing_g_loss(real_logits: Array, fake_logits: Array) -> LossOut:
+    """RpGAN generator loss E[softplus(-(C(G(z_i)) - C(x_i)))]: real and fake swapped."""
+    chex.assert_equal_shape([real_logits, fake_logits])
+    loss = jnp.mean(jax.nn.softplus(real_logits - fake_logits))
+    margin = jnp.mean(fake_logits - real_logits)
+    return loss, {"real": jnp.zeros_like(loss), "fake": loss, "margin": margin}
+
+
+# --------------------------------------------------------------------------------------------
+# f-GAN (Nowozin et al. 2016, arXiv 1606.00709). The critic's raw output V goes through the
+# divergence's output activation, T = g_f(V), which lands in the domain of the Fenchel conjugate
+# f*; the critic maximises the variational bound E_P[T(x)] - E_Q[f*(T(G(z)))] <= D_f(P || Q)
+# (eq. 6; the bound is tight at T = f'(p / q)), where D_f(P || Q) = E_Q[f(p / q)] and P is the
+# data, Q the generator. Each divergence also has f*(g_f(V)) in a closed form that is finite
+# for every finite V (computing f* of the activated value loses it: the GAN row's
+# -log(1 - exp(t)) at t = -softplus(-v) is softplus(v), which never overflows).
+
+
+@dataclasses.dataclass(frozen=True)
+class FDivergence:
+    """One f-divergence of Nowozin et al. 2016, Tables 1 and 2.
+
+    Attributes:
+      f: the generator f(u), u = p / q > 0 (convex, f(1) = 0): D_f(P || Q) = E_Q[f(p / q)].
+      f_prime: f'(u); the optimal critic is T*(x) = f'(p(x) / q(x)).
+      activation: g_f(v), the output activation of Table 2, from R into ``domain``.
+      conjugate: f*(t) = sup_u (u t - f(u)) on ``domain``, as Table 2 writes it.
+      conjugate_of_activation: f*(g_f(v)) in a form finite for every finite v.
+      domain: dom f* (words, for the documentation).
+    """
+
+    f: Callable[[Array], Array]
+    f_prime: Callable[[Array], Array]
+    activation: Callable[[Array], Array]
+    conjugate: Callable[[Array], Array]
+    conjugate_of_activation: Callable[[Array], Array]
+    domain: str
+
+
+LOG2 = float(jnp.log(2.0))
+
+F_DIVERGENCES: dict[str, FDivergence] = {
+    # KL(P || Q) = E_P[log p / q]: mode covering.
+    "kl": FDivergence(
+        f=lambda u: u * jnp.log(u),
+        f_prime=lambda u: 1.0 + jnp.log(u),
+        activation=lambda v: v,
+        conjugate=lambda t: jnp.exp(t - 1.0),
+        conjugate_of_activation=lambda v: jnp.exp(v - 1.0),
+        domain="R",
+    ),
+    # KL(Q || P): mode seeking.
+    "reverse_kl": FDivergence(
+        f=lambda u: -jnp.log(u),
+        f_prime=lambda u: -1.0 / u,
+        activation=lambda v: -jnp.exp(-v),
+        conjugate=lambda t: -1.0 - jnp.log(-t),
+        conjugate_of_activation=lambda v: v - 1.0,
+        domain="t < 0",
+    ),
+    # Pearson chi^2 = E_Q[(p / q - 1)^2].
+    "pearson": FDivergence(
+        f=lambda u: jnp.square(u - 1.0),
+        f_prime=lambda u: 2.0 * (u - 1.0),
+        activation=lambda v: v,
+        conjugate=lambda t: 0.25 * jnp.square(t) + t,
+        conjugate_of_activation=lambda v: 0.25 * jnp.square(v) + v,
+        domain="R",
+    ),
+    # Neyman chi^2 = E_P[(q / p - 1)^2].
+    "neyman": FDivergence(
+        f=lambda u: jnp.square(1.0 - u) / u,
+        f_prime=lambda u: 1.0 - 1.0 / jnp.square(u),
+        activation=lambda v: -jnp.expm1(-v),
+        conjugate=lambda t: 2.0 - 2.0 * jnp.sqrt(1.0 - t),
+        conjugate_of_activation=lambda v: 2.0 - 2.0 * jnp.exp(-0.5 * v),
+        domain="t < 1",
+    ),
+    # Squared Hellinger = E_Q[(sqrt(p / q) - 1)^2] = sum (sqrt p - sqrt q)^2.
+    "squared_hellinger": FDivergence(
+        f=lambda u: jnp.square(jnp.sqrt(u) - 1.0),
+        f_prime=lambda u: 1.0 - 1.0 / jnp.sqrt(u),
+        activation=lambda v: -jnp.expm1(-v),
+        conjugate=lambda t: t / (1.0 - t),
+        conjugate_of_activation=lambda v: jnp.expm1(v),
+        domain="t < 1",
+    ),
+    # Table 1's Jensen-Shannon generator; its f-divergence is 2 JS(P || Q), JS = 1/2 KL(P || M)
+    # + 1/2 KL(Q || M) with M = (P + Q) / 2 (tests/test_fgan.py), in [0, 2 log 2].
+    "jensen_shannon": FDivergence(
+        f=lambda u: -(u + 1.0) * jnp.log((1.0 + u) / 2.0) + u * jnp.log(u),
+        f_prime=lambda u: jnp.log(2.0 * u / (1.0 + u)),
+        activation=lambda v: LOG2 - jax.nn.softplus(-v),
+        conjugate=lambda t: -jnp.log(2.0 - jnp.exp(t)),
+        conjugate_of_activation=lambda v: jax.nn.softplus(v) - LOG2,
+        domain="t < log 2",
+    ),
+    # The GAN divergence 2 JS(P || Q) - log 4: with g_f(v) = log sigmoid(v) the critic's loss is
+    # the BCE of the original game, V the logit (Goodfellow et al. 2014).
+    "gan": FDivergence(
+        f=lambda u: u * jnp.log(u) - (u + 1.0) * jnp.log(u + 1.0),
+        f_prime=lambda u: jnp.log(u / (u + 1.0)),
+        activation=lambda v: -jax.nn.softplus(-v),
+        conjugate=lambda t: -jnp.log1p(-jnp.exp(t)),
+        conjugate_of_activation=jax.nn.softplus,
+        domain="t < 0",
+    ),
+    # Total variation 1/2 E_Q|p / q - 1| = 1/2 sum |p - q|.
+    "total_variation": FDivergence(
+        f=lambda u: 0.5 * jnp.abs(u - 1.0),
+        f_prime=lambda u: 0.5 * jnp.sign(u - 1.0),
+        activation=lambda v: 0.5 * jnp.tanh(v),
+        conjugate=lambda t: t,
+        conjugate_of_activation=lambda v: 0.5 * jnp.tanh(v),
+        domain="|t| <= 1/2",
+    ),
+}
+# The generator losses of objective.f_g_loss.
+F_GAN_G_LOSSES = ("alternative", "saturating")
+
+
+def f_gan_d_loss(real_scores: Array, fake_scores: Array, *, divergence: str = "kl") -> LossOut:
+    """f-GAN critic loss -(E_P[g_f(V(x))] - E_Q[f*(g_f(V(G(z))))]) (Nowozin et al. 2016, eq. 6).
+
+    Minus the variational lower bound on D_f(P || Q); V is the critic's raw output.
+    """
+    fd = F_DIVERGENCES[divergence]
+    real = -jnp.mean(fd.activation(real_scores))
+    fake = jnp.mean(fd.conjugate_of_activation(fake_scores))
+    return real + fake, {"real": real, "fake": fake}
+
+
+def f_gan_g_loss(
+    fake_scores: Array, *, divergence: str = "kl", form: str = "alternative"
+) -> LossOut:
+    """f-GAN generator loss: ``saturating`` -E_Q[f*(g_f(V(G(z))))], the bound G minimises (eq. 6),
+    or ``alternative`` -E_Q[g_f(V(G(z)))], the paper's section 3.2 generalisation of Goodfellow
+    et al.'s non-saturating trick (for the GAN divergence they are the minimax and the
+    non-saturating losses)."""
+    fd = F_DIVERGENCES[divergence]
+    if form == "saturating":
+        fake = -jnp.mean(fd.conjugate_of_activation(fake_scores))
+    else:
+        fake = -jnp.mean(fd.activation(fake_scores))
+    return fake, {"fake": fake}
+
+
+# --------------------------------------------------------------------------------------------
 # Penalties on the critic's input gradient. Each takes (critic, real, fake, key) and returns
 # (penalty, terms); ``critic`` maps a batch to per-sample outputs and must treat samples
 # independently (no BatchNorm in training mode), so the gradient of the summed outputs holds
@@ -317,29 +490,104 @@ def r2_penalty(
     return penalty, {"penalty": penalty, "fake_grad_norm": jnp.mean(norms)}
 
 
+def r1_r2_penalty(
+    critic: Critic, real: Array, fake: Array, key: Array, *, gamma: float = 10.0
+) -> LossOut:
+    """R1 + R2 = gamma / 2 * (E_{p_data}||grad D(x)||^2 + E_{p_g}||grad D(x)||^2).
+
+    The penalty of R3GAN (Huang et al. 2024, arXiv 2501.05441, eq. 4): both of Mescheder et
+    al.'s penalties at the same gamma, ``r1_penalty`` plus ``r2_penalty``.
+    """
+    r1, r1_terms = r1_penalty(critic, real, fake, key, gamma=gamma)
+    r2, r2_terms = r2_penalty(critic, real, fake, key, gamma=gamma)
+    penalty = r1 + r2
+    return penalty, {
+        "penalty": penalty,
+        "r1": r1,
+        "r2": r2,
+        "real_grad_norm": r1_terms["real_grad_norm"],
+        "fake_grad_norm": r2_terms["fake_grad_norm"],
+    }
+
+
 PENALTIES: dict[str, Penalty] = {
     "gp": gradient_penalty,
     "one_sided_gp": one_sided_gradient_penalty,
     "dragan": dragan_penalty,
     "r1": r1_penalty,
     "r2": r2_penalty,
+    "r1_r2": r1_r2_penalty,
 }
+# The penalties whose strength is gamma (penalty = gamma / 2 * E||grad||^2), not lambda.
+GAMMA_PENALTIES = ("r1", "r2", "r1_r2")
 # Values of the config key objective.penalty.
 PENALTY_NAMES = ("none", *PENALTIES)
 
 
 def make_penalty(name: str, weight: float = 10.0, dragan_c: float = 0.5) -> Penalty:
     """Penalty ``name`` with its strength bound: lambda for gp / one_sided_gp / dragan, gamma for
-    r1 / r2 (whose penalty is gamma / 2 * E||grad||^2); ``dragan_c`` scales DRAGAN's noise."""
+    r1 / r2 / r1_r2 (whose penalty is gamma / 2 * E||grad||^2); ``dragan_c`` scales DRAGAN's
+    noise."""
     if name not in PENALTIES:
         raise ConfigError("objective.penalty", name, str(list(PENALTIES)))
-    if name in ("r1", "r2"):
+    if name in GAMMA_PENALTIES:
         return functools.partial(PENALTIES[name], gamma=schema.real(weight))
     if name == "dragan":
         return functools.partial(
             dragan_penalty, weight=schema.real(weight), c=schema.real(dragan_c)
         )
     return functools.partial(PENALTIES[name], weight=schema.real(weight))
+
+
+def lazy_penalty(
+    penalty: Penalty,
+    every: int,
+    critic: Critic,
+    real: Array,
+    fake: Array,
+    key: Array,
+    counter: Array | int,
+    *,
+    use_cond: bool | None = None,
+) -> LossOut:
+    """``penalty`` on critic update number ``counter`` with lazy regularisation.
+
+    Karras et al. 2020 (StyleGAN2, arXiv 1912.04958, section 3.1): the penalty runs on one
+    update in ``every`` (counter % every == 0), multiplied by ``every`` so that its mean over
+    updates, and the gradient it contributes on average, stay those of the penalty applied on
+    every update. Between those updates it is 0 (the terms too). ``every`` = 1 is the penalty
+    itself. StyleGAN2 runs the penalty as its own optimiser step and rescales Adam's lr and
+    betas by every / (every + 1); here it is added to the update's loss, the optimiser unchanged.
+
+    ``use_cond`` (default: everywhere but on CPU): skip the penalty's double backward pass
+    between its updates with ``jax.lax.cond`` (a vmapped cond runs both branches). XLA:CPU runs
+    the convolutions of a conditional's branches far slower than inline ones (the R3GAN digits
+    step took 34 CPU ms with the cond every 4 updates against 13 with R1 + R2 on every update,
+    experiments/results/lazy_penalty_cost.md), so on CPU the penalty is computed on every update
+    and masked: the same numbers, no saving.
+    """
+    if every == 1:
+        return penalty(critic, real, fake, key)
+    on = jnp.asarray(counter) % every == 0
+
+    def apply():
+        value, terms = penalty(critic, real, fake, key)
+        return every * value, {**terms, "penalty": every * value}
+
+    if use_cond is None:
+        use_cond = jax.default_backend() != "cpu"
+    if use_cond:
+        return jax.lax.cond(on, apply, lambda: jax.tree.map(jnp.zeros_like, jax.eval_shape(apply)))
+    return jax.tree.map(lambda x: jnp.where(on, x, jnp.zeros_like(x)), apply())
+
+
+def critic_penalty(
+    objective: Objective, critic: Critic, real: Array, fake: Array, key: Array, counter
+) -> LossOut:
+    """The objective's penalty on critic update number ``counter`` (``objective.penalty_every``)."""
+    return lazy_penalty(
+        objective.penalty, objective.penalty_every, critic, real, fake, key, counter
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,6 +614,8 @@ class Objective:
       g_loss: (real_out, fake_out) -> (loss, terms) for the generator. Only the relativistic
         losses read ``real_out``; for the others it is ignored (``fake_only``).
       penalty: optional (critic_fn, real, fake, key) -> (penalty, terms) added to d_loss.
+      penalty_every: lazy regularisation, the penalty on one critic update in N, times N
+        (``critic_penalty``); 1: on every update.
       weight_clip: if set, critic weights are projected onto [-c, c] after every update.
       paper: where it comes from (for the zoo table, experiments/zoo.py).
       recipe: its recipe in configs/ (a file stem), or None; the zoo trains every recipe.
@@ -375,6 +625,7 @@ class Objective:
     d_loss: Callable[[Array, Array], LossOut]
     g_loss: Callable[[Array, Array], LossOut]
     penalty: Penalty | None = None
+    penalty_every: int = 1
     weight_clip: float | None = None
     paper: str = ""
     recipe: str | None = None
@@ -438,6 +689,21 @@ OBJECTIVES: dict[str, Objective] = {
         relativistic_average_ls_g_loss,
         paper="RaLSGAN, Jolicoeur-Martineau 2018, arXiv 1807.00734",
     ),
+    "relativistic_pairing": Objective(
+        "relativistic_pairing",
+        relativistic_pairing_d_loss,
+        relativistic_pairing_g_loss,
+        paper="RpGAN + R1 + R2 (R3GAN), Huang et al. 2024, arXiv 2501.05441",
+        recipe="r3gan",
+    ),
+    # At the default divergence; get_objective binds objective.divergence and objective.f_g_loss.
+    "f_gan": Objective(
+        "f_gan",
+        f_gan_d_loss,
+        fake_only(f_gan_g_loss),
+        paper="f-GAN, Nowozin et al. 2016, arXiv 1606.00709",
+        recipe="fgan",
+    ),
 }
 
 
@@ -454,11 +720,25 @@ OBJECTIVE_KEYS: dict[str, schema.Spec] = {
         "ls_c": schema.number(1.0, "least_squares: G wants D(fake) -> c"),
     },
 }
+OBJECTIVE_KEYS["f_gan"] = {
+    "divergence": schema.choice(
+        "kl", F_DIVERGENCES, "f_gan: the f-divergence (Nowozin et al. 2016, Table 2)"
+    ),
+    "f_g_loss": schema.choice(
+        "alternative",
+        F_GAN_G_LOSSES,
+        "f_gan: G minimises -E[g_f(V)] (alternative, section 3.2) or -E[f*(g_f(V))] (saturating)",
+    ),
+}
 PENALTY_KEYS: dict[str, schema.Spec] = {
     name: {
         "penalty_weight": schema.positive(
-            10.0, "lambda, or gamma for r1 / r2 (whose penalty is gamma / 2 * E||grad D||^2)"
-        )
+            10.0,
+            "lambda, or gamma for r1 / r2 / r1_r2 (whose penalty is gamma / 2 * E||grad D||^2)",
+        ),
+        "penalty_every": schema.positive_int(
+            1, "lazy regularisation: the penalty on one critic update in N, times N (StyleGAN2)"
+        ),
     }
     for name in PENALTIES
 }
@@ -493,6 +773,17 @@ def check(cfg: Mapping[str, Any]) -> None:
             "'none' with objective.name='wasserstein_gp' (its gradient penalty is built in); "
             "use objective.name='wasserstein' to choose the penalty",
         )
+    every = schema.value(cfg, PENALTY_KEYS["r1"], "penalty_every")
+    if penalty == "none" and every != 1:
+        raise ConfigError(
+            "objective.penalty_every", every, "1 with objective.penalty='none' (nothing to apply)"
+        )
+    if name != "f_gan":  # a divergence chosen for another objective would be silently unused
+        for key, spec in OBJECTIVE_KEYS["f_gan"].items():
+            if schema.value(cfg, OBJECTIVE_KEYS["f_gan"], key) != spec.default:
+                raise ConfigError(
+                    f"objective.{key}", cfg[key], f"{spec.default!r} unless objective.name='f_gan'"
+                )
     schema.check_block("objective", cfg, OBJECTIVE_KEYS.get(name, {}))
     schema.check_block("objective", cfg, PENALTY_KEYS.get(penalty, {}))
 
@@ -507,8 +798,9 @@ def get_objective(cfg: Mapping[str, Any]) -> Objective:
 
     ``cfg`` is the `objective` block (``default_block`` has every key): ``clip``
     (wasserstein), ``gp_weight`` (wasserstein_gp), ``ls_a``, ``ls_b``, ``ls_c`` (least_squares),
-    and for every objective ``penalty`` (one of PENALTY_NAMES), ``penalty_weight`` (lambda, or
-    gamma for r1 / r2) and ``dragan_c``. 'wasserstein_gp' carries its own penalty, so it takes
+    ``divergence``, ``f_g_loss`` (f_gan), and for every objective ``penalty`` (one of
+    PENALTY_NAMES), ``penalty_weight`` (lambda, or gamma for r1 / r2 / r1_r2), ``penalty_every``
+    (lazy regularisation) and ``dragan_c``. 'wasserstein_gp' carries its own penalty, so it takes
     ``penalty='none'`` only ('wasserstein' with ``penalty='gp'`` is the same objective). A key
     the block lacks takes its declared default. Raises ConfigError on a value or combination
     that is not allowed.
@@ -522,6 +814,13 @@ def get_objective(cfg: Mapping[str, Any]) -> Objective:
     elif name == "wasserstein_gp":
         penalty_fn = functools.partial(gradient_penalty, weight=schema.real(get("gp_weight")))
         obj = dataclasses.replace(obj, penalty=penalty_fn)
+    elif name == "f_gan":
+        divergence, form = get("divergence"), get("f_g_loss")
+        obj = dataclasses.replace(
+            obj,
+            d_loss=functools.partial(f_gan_d_loss, divergence=divergence),
+            g_loss=fake_only(functools.partial(f_gan_g_loss, divergence=divergence, form=form)),
+        )
     elif name == "least_squares":
         a, b, c = (schema.real(get(k)) for k in ("ls_a", "ls_b", "ls_c"))
         obj = dataclasses.replace(
@@ -533,5 +832,9 @@ def get_objective(cfg: Mapping[str, Any]) -> Objective:
         get = functools.partial(schema.value, cfg, PENALTY_KEYS[penalty])
         extra = {"dragan_c": schema.real(get("dragan_c"))} if penalty == "dragan" else {}
         weight = schema.real(get("penalty_weight"))
-        obj = dataclasses.replace(obj, penalty=make_penalty(penalty, weight, **extra))
+        obj = dataclasses.replace(
+            obj,
+            penalty=make_penalty(penalty, weight, **extra),
+            penalty_every=int(get("penalty_every")),
+        )
     return obj

@@ -18,7 +18,9 @@ The steps are pure:
 A player's loss is ``loss(ctx, batch, key) -> (loss, terms)``. ``ctx`` (``Context``) is the
 loss's view of the networks: ``ctx('d', x, labels, train=True)`` applies network ``d`` with the
 parameters being differentiated for the player's own networks and the frozen ones of the others;
-``ctx.params[name]`` are those parameters; ``ctx.aux`` the game's arrays, and
+``ctx.params[name]`` are those parameters; ``ctx.step`` the train step, ``ctx.counter`` the
+player's update number (a critic's with ``train.d_steps`` > 1 counts every update); ``ctx.aux``
+the game's arrays, and
 ``ctx.set_aux(name, value)`` the player's new value for one of them. BatchNorm statistics (and
 spectral-norm power-iteration vectors, which flax keeps in the same collection): a train-mode
 call of a network the player updates chains its statistics from call to call and keeps them
@@ -256,6 +258,8 @@ class Context:
         self.params = params
         self.aux = state.aux
         self.step = state.step
+        # The update's number: its first network's optimiser steps (the counter of its key).
+        self.counter = state.nets[updates[0]].step
         self.batch_sharding = batch_sharding
         self._nets = state.nets
         self.stats = {name: state.nets[name].batch_stats for name in updates}

@@ -127,8 +127,10 @@ def test_registry_names_and_config_binding():
         "hinge",
         "relativistic_average",
         "relativistic_average_ls",
+        "relativistic_pairing",
+        "f_gan",
     }
-    assert losses.PENALTY_NAMES == ("none", "gp", "one_sided_gp", "dragan", "r1", "r2")
+    assert losses.PENALTY_NAMES == ("none", "gp", "one_sided_gp", "dragan", "r1", "r2", "r1_r2")
     assert losses.get_objective({"name": "wasserstein", "clip": 0.05}).weight_clip == 0.05
     gp = losses.get_objective({"name": "wasserstein_gp", "gp_weight": 3.0})
     critic = lambda x: x @ jnp.array([0.0, 2.0])  # noqa: E731
@@ -312,7 +314,7 @@ def test_every_objective_composes_with_every_penalty(name, penalty):
     assert (obj.penalty is None) == (penalty == "none")
     if penalty != "none":
         # The bound penalty is the registry's function at the configured strength.
-        strength = {"gamma": 3.0} if penalty in ("r1", "r2") else {"weight": 3.0}
+        strength = {"gamma": 3.0} if penalty in losses.GAMMA_PENALTIES else {"weight": 3.0}
         critic = lambda x: tiny_critic(params, x)  # noqa: E731
         expected = losses.PENALTIES[penalty](critic, real, fake, k[4], **strength)[0]
         np.testing.assert_allclose(terms["penalty"], expected, rtol=1e-5)

@@ -29,7 +29,7 @@ import optax
 
 from gan_jax import steps
 from gan_jax.data import Dataset
-from gan_jax.losses import Objective, get_objective
+from gan_jax.losses import Objective, critic_penalty, get_objective
 from gan_jax.models import MODELS
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
@@ -97,7 +97,7 @@ def critic_loss(
     loss, terms = objective.d_loss(score(real_out), score(fake_out))
     if objective.penalty is not None:
         critic = lambda x: score(ctx("d", x, labels, train=False))
-        penalty, pterms = objective.penalty(critic, real, fake, key_gp)
+        penalty, pterms = critic_penalty(objective, critic, real, fake, key_gp, ctx.counter)
         loss, terms = loss + penalty, {**terms, **pterms}
     return with_extra_terms(loss, terms, extra_terms, ctx, fake_out, extra)
 
