@@ -29,6 +29,14 @@ TINY = {
         "infogan",
         {"model.width": 8, "model.z_dim": 8, "game.q_hidden": 16, "game.headline_samples": 5},
     ),
+    "ebgan": (
+        "ebgan",
+        {"model.width": 8, "model.z_dim": 8, "game.code_dim": 8, "game.headline_samples": 16},
+    ),
+    "began": (
+        "began",
+        {"model.width": 8, "model.z_dim": 8, "game.code_dim": 8, "game.headline_samples": 16},
+    ),
     "cyclegan": (
         "cyclegan",
         {"game.g_width": 4, "game.g_blocks": 1, "game.d_width": 4, "game.pool_size": 12},

@@ -16,6 +16,10 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   (Zhu et al. 2017).
 - ``infogan``: InfoGAN (Chen et al. 2016): a categorical and continuous codes in G's input, a Q
   head on the critic, the mutual-information bound in both losses; headline ``code_accuracy``.
+- ``ebgan``: EBGAN (Zhao et al. 2016): an autoencoder critic whose reconstruction error is the
+  energy, the margin loss, the pulling-away term in G's loss; headline energies and f_PT.
+- ``began``: BEGAN (Berthelot et al. 2017): an autoencoder critic, L(x) - k_t L(G(z)) with the
+  equilibrium control k_t in the state; headline ``k`` and ``m_global``.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from types import ModuleType
 
 import ml_collections
 
-from gan_jax.games import classic, cyclegan, infogan
+from gan_jax.games import began, classic, cyclegan, ebgan, infogan
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
     "cyclegan": cyclegan,
     "infogan": infogan,
+    "ebgan": ebgan,
+    "began": began,
 }
 
 

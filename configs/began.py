@@ -1,0 +1,32 @@
+"""python -m gan_jax.main --config=configs/began.py
+
+BEGAN on the digits (Berthelot et al. 2017, arXiv 1703.10717; gan_jax/games/began.py): the critic
+is a convolutional autoencoder (ELU, no normalisation, a 64-d embedding) with the L1
+reconstruction loss L; it minimises L(x) - k_t L(G(z)), G minimises L(G(z)), and k_t (in the
+state, k_0 = 0) follows k_t + lambda_k (gamma L(x) - L(G(z))) with gamma = 0.5, lambda_k =
+0.001; the convergence measure M_global is logged every step and evaluated as the headline. G
+is the DCGAN generator; Adam 2e-4, beta1 0.5. Presets: `:digits` (default), `:mnist5k`, and
+`_g<gamma>` for another diversity ratio (`:digits_g0.3`, `:digits_g0.7`).
+experiments/began_digits.py measures M_global against sample quality and the gamma trade-off.
+"""
+
+from configs import default
+from gan_jax import games
+
+
+def get_config(arg=None):
+    preset, _, variant = (arg or "digits").partition("_")
+    c = default.get_config(preset)
+    if c.model.name != "dcgan":
+        raise ValueError(f"configs/began.py trains the DCGAN family on images; got {arg!r}")
+    c.game = games.defaults("began")
+    c.model.d_norm = "none"
+    if variant:
+        if not variant.startswith("g"):
+            raise ValueError(
+                f"configs/began.py: preset {arg!r}; allowed: <data> or <data>_g<gamma>"
+            )
+        c.game.gamma = float(variant[1:])
+    if c.data.name == "digits":
+        c.train.steps = 3500  # the non-saturating digits recipe's budget (configs/nsgan.py)
+    return c

@@ -1,0 +1,167 @@
+"""BEGAN (gan_jax/games/began.py): the k_t update rule and M_global on constructed numbers, the
+losses the players minimise, config checks, and k_t in State.aux through the loop (exact resume
+of a checkpointed k_t, the headline)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import load_config
+
+from gan_jax import checkpointing, runs, steps, train
+from gan_jax.errors import ConfigError
+from gan_jax.games import GAMES, began
+
+
+def tiny_config(steps_: int = 3, preset: str | None = None, **overrides):
+    cfg = load_config("began", preset, **overrides)
+    cfg.train.steps = steps_
+    cfg.train.log_every = 1
+    cfg.train.sample_every = 0
+    cfg.train.batch_size = 8
+    cfg.model.width = 8
+    cfg.model.z_dim = 8
+    cfg.game.code_dim = 8
+    cfg.game.headline_samples = 16
+    cfg.eval.num_samples = 64
+    cfg.eval.every_steps = 0
+    cfg.eval.at_start = False
+    cfg.checkpoint.every_steps = steps_
+    return cfg
+
+
+def leaves(state: steps.State) -> list[np.ndarray]:
+    out = []
+    for x in jax.tree.leaves(state):
+        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+            x = jax.random.key_data(x)
+        out.append(np.asarray(x))
+    return out
+
+
+# --- the control and the measure ----------------------------------------------------------
+
+
+def test_k_update_is_proportional_control_clipped_to_the_unit_interval():
+    k = began.k_update(0.5, 0.2, 0.05, gamma=0.5, lambda_k=0.001)
+    np.testing.assert_allclose(k, 0.5 + 0.001 * (0.5 * 0.2 - 0.05), rtol=1e-7)
+    # G's loss above gamma L(x): k falls; below: k rises; never out of [0, 1].
+    assert float(began.k_update(0.5, 0.2, 0.3, gamma=0.5, lambda_k=0.01)) < 0.5
+    np.testing.assert_allclose(began.k_update(0.0, 0.2, 0.3, gamma=0.5, lambda_k=1.0), 0.0)
+    np.testing.assert_allclose(began.k_update(0.99, 1.0, 0.0, gamma=1.0, lambda_k=1.0), 1.0)
+
+
+def test_m_global_is_the_real_loss_plus_the_absolute_imbalance():
+    np.testing.assert_allclose(began.m_global(0.2, 0.05, 0.5), 0.2 + 0.05, rtol=1e-6)
+    np.testing.assert_allclose(began.m_global(0.2, 0.15, 0.5), 0.2 + 0.05, rtol=1e-6)
+    np.testing.assert_allclose(began.m_global(0.2, 0.1, 0.5), 0.2, rtol=1e-6)  # at equilibrium
+
+
+def test_one_step_applies_the_paper_losses_and_the_k_update():
+    cfg = tiny_config(**{"game.k_init": 0.25, "game.lambda_k": 0.1, "game.gamma": 0.4})
+    run = runs.build_run(cfg)
+    state = run.init_state(jax.random.key(0))
+    assert float(state.aux["k"]) == 0.25 and float(state.aux["real_loss"]) == 0.0
+    new, m = steps.make_train_step(run.game)(
+        jax.tree.map(jnp.copy, state), run.sample_batches(run.data_key(), 0)
+    )
+    # Critic: L(x) - k_t L(G(z_D)) with the k_t of the state.
+    np.testing.assert_allclose(m["d/k"], 0.25)
+    np.testing.assert_allclose(m["d/loss"], m["d/real"] - 0.25 * m["d/fake"], rtol=1e-5)
+    # Generator: L(G(z_G)); k_{t+1} from the critic's L(x) and this L(G(z_G)).
+    np.testing.assert_allclose(m["g/loss"], m["g/fake"], rtol=1e-6)
+    expected_k = np.clip(0.25 + 0.1 * (0.4 * m["d/real"] - m["g/fake"]), 0, 1)
+    np.testing.assert_allclose(new.aux["k"], expected_k, rtol=1e-5)
+    np.testing.assert_allclose(m["g/k"], new.aux["k"])
+    np.testing.assert_allclose(new.aux["real_loss"], m["d/real"], rtol=1e-6)
+    np.testing.assert_allclose(
+        m["g/m_global"], m["d/real"] + abs(0.4 * m["d/real"] - m["g/fake"]), rtol=1e-5
+    )
+
+
+def test_lambda_k_zero_keeps_k_fixed_and_l2_changes_the_losses():
+    run = runs.build_run(tiny_config(**{"game.lambda_k": 0.0, "game.k_init": 0.7}))
+    state = jax.jit(run.init_state)(jax.random.key(0))
+    step = steps.make_train_step(run.game)
+    for i in range(2):
+        state, _ = step(state, run.sample_batches(run.data_key(), i))
+    assert float(state.aux["k"]) == pytest.approx(0.7)
+    run1 = runs.build_run(tiny_config())
+    run2 = runs.build_run(tiny_config(**{"game.eta": 2}))
+    s = run1.init_state(jax.random.key(0))
+    batch = jax.tree.map(lambda a: a[0], run1.sample_batches(run1.data_key(), 0))
+    _, m1 = steps.update(run1.game, run1.game.players[0], s, batch)
+    _, m2 = steps.update(run2.game, run2.game.players[0], s, batch)
+    # Errors in [0, 2]: the mean square differs from the mean absolute value.
+    assert float(m1["d/real"]) != pytest.approx(float(m2["d/real"]), rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("game.gamma", 0.0),
+        ("game.gamma", 1.5),
+        ("game.lambda_k", -0.001),
+        ("game.k_init", 1.1),
+        ("game.eta", 3),
+        ("game.code_dim", 0),
+        ("game.activation", "relu"),
+        ("model.name", "resnet"),
+        ("model.num_classes", 10),
+        ("objective.penalty", "gp"),
+    ],
+)
+def test_bad_values_are_one_config_error_naming_the_key(key, value):
+    cfg = load_config("began", **{key: value})
+    with pytest.raises(ConfigError) as info:
+        runs.build_run(cfg)
+    assert info.value.key == key
+
+
+def test_the_recipe_is_the_registered_game_and_presets_set_gamma():
+    cfg = load_config("began")
+    assert GAMES[cfg.game.name] is began
+    assert dict(cfg.game) == {"name": "began", **began.DEFAULTS}
+    assert cfg.model.d_norm == "none"
+    assert load_config("began", "digits_g0.3").game.gamma == 0.3
+    assert load_config("began", "mnist5k_g0.7").data.resolution == 32
+
+
+# --- k_t through the loop -------------------------------------------------------------------
+
+
+def test_tiny_run_end_to_end_reports_k_and_m_global(tmp_path):
+    cfg = tiny_config(3, **{"game.lambda_k": 0.05})
+    state = train.train_and_evaluate(cfg, tmp_path)
+    record = json.loads((tmp_path / "eval.json").read_text())
+    assert record["step"] == 3
+    assert record["headline/k"] == pytest.approx(float(state.aux["k"]))
+    assert 0.0 < record["headline/k"] <= 1.0
+    real, fake = record["headline/real_loss"], record["headline/fake_loss"]
+    assert record["headline/m_global"] == pytest.approx(real + abs(0.5 * real - fake), rel=1e-5)
+    assert record["headline/ratio"] == pytest.approx(fake / real, rel=1e-5)
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert any("g/m_global" in r for r in lines)
+
+
+def test_k_is_checkpointed_and_resume_is_bit_identical(tmp_path, capsys):
+    cfg = tiny_config(6, **{"game.lambda_k": 0.05})
+    cfg.checkpoint.every_steps = 3
+    straight = train.train_and_evaluate(cfg, tmp_path)
+    restored = checkpointing.load(
+        tmp_path, lambda saved: runs.build_run(cfg).abstract_state(), step=3
+    )
+    assert 0.0 < float(restored.state.aux["k"]) < float(straight.aux["k"])  # k grew from 0
+    shutil.rmtree(checkpointing.checkpoint_dir(tmp_path) / "6")
+    capsys.readouterr()
+    resumed = train.train_and_evaluate(cfg, tmp_path)
+    assert "resuming from the checkpoint at step 3" in capsys.readouterr().out
+    assert float(resumed.aux["k"]) == float(straight.aux["k"])
+    assert float(resumed.aux["real_loss"]) == float(straight.aux["real_loss"])
+    for x, y in zip(leaves(straight), leaves(resumed), strict=True):
+        np.testing.assert_array_equal(x, y)
