@@ -31,6 +31,8 @@ The formulas follow ../shared/GAN-NOTES.md, with D(x) = sigmoid(l(x)):
 - ``relativistic_average`` (RaSGAN) and ``relativistic_average_ls`` (RaLSGAN),
   Jolicoeur-Martineau 2018: the standard and least-squares losses applied to
   C(x_r) - E[C(x_f)] and C(x_f) - E[C(x_r)], for D and (roles swapped) for G.
+- ``feature_matching_loss`` (Salimans et al. 2016, section 3.1): a generator loss on the
+  critic's features, ||E f(x) - E f(G(z))||^2 (the semi-supervised game's generator).
 
 Penalties (``PENALTIES``; any objective takes any of them through ``get_objective``): ``gp``
 (WGAN-GP, two-sided), ``one_sided_gp`` (max(0, ||g|| - 1)^2), ``dragan`` (two-sided around
@@ -205,6 +207,22 @@ def relativistic_average_ls_g_loss(real_scores: Array, fake_scores: Array) -> Lo
     fake = jnp.mean(jnp.square(f - 1.0))
     real = jnp.mean(jnp.square(r + 1.0))
     return real + fake, {"real": real, "fake": fake}
+
+
+# --------------------------------------------------------------------------------------------
+# Feature matching (Salimans et al. 2016, arXiv 1606.03498, section 3.1): a generator loss on an
+# intermediate layer of the critic instead of its output.
+
+
+def feature_matching_loss(real_features: Array, fake_features: Array) -> LossOut:
+    """||E_x f(x) - E_z f(G(z))||_2^2: the squared L2 distance of the batch means of features.
+
+    Salimans et al. 2016, section 3.1; ``f`` is an intermediate layer of the discriminator,
+    (B, ...) features per batch (any trailing shape; the batch sizes may differ).
+    """
+    diff = jnp.mean(real_features, axis=0) - jnp.mean(fake_features, axis=0)
+    value = jnp.sum(jnp.square(diff))
+    return value, {"feature_matching": value}
 
 
 # --------------------------------------------------------------------------------------------

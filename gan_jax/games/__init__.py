@@ -16,6 +16,10 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   (Zhu et al. 2017).
 - ``infogan``: InfoGAN (Chen et al. 2016): a categorical and continuous codes in G's input, a Q
   head on the critic, the mutual-information bound in both losses; headline ``code_accuracy``.
+- ``semisupervised``: the semi-supervised GAN of Salimans et al. 2016: a K-class critic with the
+  fake class's logit fixed at 0, G trained by feature matching; headline ``test_error``.
+- ``triplegan``: Triple-GAN (Li et al. 2017): G, a classifier C and a discriminator of (x, y)
+  pairs; headline ``test_error`` of C.
 """
 
 from __future__ import annotations
@@ -24,12 +28,14 @@ from types import ModuleType
 
 import ml_collections
 
-from gan_jax.games import classic, cyclegan, infogan
+from gan_jax.games import classic, cyclegan, infogan, semisupervised, triplegan
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
     "cyclegan": cyclegan,
     "infogan": infogan,
+    "semisupervised": semisupervised,
+    "triplegan": triplegan,
 }
 
 
