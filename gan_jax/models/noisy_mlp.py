@@ -18,8 +18,9 @@ maps to [0, 1]). With ``num_classes > 0`` (Triple-GAN) the one-hot label is conc
 input of every layer, as in the Triple-GAN code.
 
 Noise: the modules draw it from an explicit key argument (``module(x, ..., key, train=True)``);
-without a key, or with ``train=False``, they are deterministic. The codes' weight normalisation
-(and its data-dependent initialisation) is not used: plain Dense layers, flax's default init.
+without a key, or with ``train=False``, they are deterministic. The classifier's layers are
+weight-normalised (``weight_norm``, flax's ``nn.WeightNorm``) as in Improved-GAN's code, without
+its data-dependent initialisation (flax's default init); the other two use plain Dense layers.
 """
 
 from __future__ import annotations
@@ -47,6 +48,18 @@ def _layer_keys(key: jax.Array | None, train: bool, n: int) -> list[jax.Array | 
     return list(jax.random.split(key, n))
 
 
+class Linear(nn.Module):
+    """A Dense layer, weight-normalised (Salimans & Kingma 2016: w = g v / ||v||) if asked."""
+
+    features: int
+    weight_norm: bool = False
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        dense = nn.Dense(self.features)
+        return nn.WeightNorm(dense)(x) if self.weight_norm else dense(x)
+
+
 class NoisyMLPClassifier(nn.Module):
     """x -> noise -> [Dense -> ReLU -> noise] * len(hidden) -> Dense(K); (logits, features)."""
 
@@ -54,6 +67,7 @@ class NoisyMLPClassifier(nn.Module):
     hidden: Sequence[int] = SALIMANS_D_HIDDEN
     input_noise: float = 0.3
     hidden_noise: float = 0.5
+    weight_norm: bool = True
 
     @nn.compact
     def __call__(
@@ -63,9 +77,9 @@ class NoisyMLPClassifier(nn.Module):
         h = _noise(x.reshape(x.shape[0], -1), self.input_noise, keys[0])
         features = h
         for i, width in enumerate(self.hidden):
-            features = nn.relu(nn.Dense(width, name=f"dense{i}")(h))
+            features = nn.relu(Linear(width, self.weight_norm, name=f"dense{i}")(h))
             h = _noise(features, self.hidden_noise, keys[i + 1])
-        return nn.Dense(self.num_classes, name="logits")(h), features
+        return Linear(self.num_classes, self.weight_norm, name="logits")(h), features
 
 
 class PairDiscriminator(nn.Module):
