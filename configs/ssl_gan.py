@@ -30,6 +30,8 @@ def semisupervised_base(arg, game: str):
     # The paper's critic is 1000-500-250-250-250 (the game's default); a third of its cost fits
     # the CPU budget of the measurements (experiments/README.md, "Semi-supervised").
     c.game.d_hidden = (500, 250, 250)
+    if game == "triplegan":
+        c.game.pair_hidden = (500, 250, 250)
     for block in c.optim.values():
         block.lr = 3e-3  # the paper's MNIST code (Adam, beta1 0.5)
     c.train.batch_size = 100

@@ -103,6 +103,32 @@ def test_triplegan_c_loss_hand_computed_and_its_gradient_skips_d():
     np.testing.assert_allclose(grad_unl[0, 0], 0.5 * math.log(2) * 0.75 * 0.25, rtol=1e-5)
 
 
+def test_triplegan_integrated_pairs_take_the_expectation_over_c_and_move_c_to_approved_labels():
+    # C: p_c = (3/4, 1/4); D approves label 1 (logit ln 3: -log D = log 4/3) and rejects label 0
+    # (logit -ln 3: -log D = log 4). E_{p_c}[-log D] = 3/4 log 4 + 1/4 log 4/3.
+    unl = jnp.asarray([[math.log(3.0), 0.0]])
+    d_pairs = jnp.asarray([[-math.log(3.0), math.log(3.0)]])
+    zero = jnp.zeros((1, 2))
+
+    def adversarial(u):
+        return triplegan.c_loss(
+            zero, jnp.asarray([0]), u, d_pairs, zero, jnp.asarray([0]), alpha=1.0, pseudo_weight=0
+        )[1]["adversarial"]
+
+    np.testing.assert_allclose(
+        adversarial(unl), 0.75 * math.log(4) + 0.25 * math.log(4 / 3), rtol=1e-6
+    )
+    grad = jax.grad(adversarial)(unl)
+    assert grad[0, 1] < 0 < grad[0, 0]  # descent raises p_c(1 | x), the label D approves
+    # D's side: its loss on C's pairs is the same expectation of -log(1 - D).
+    _, terms = triplegan.d_loss(
+        jnp.zeros(1), d_pairs, jnp.zeros(1), 0.5, jnp.asarray([[0.75, 0.25]])
+    )
+    np.testing.assert_allclose(
+        terms["pseudo"], 0.75 * math.log(4 / 3) + 0.25 * math.log(4), rtol=1e-6
+    )
+
+
 # --- data: the labelled subset and the TEST split ---------------------------------------------
 
 
@@ -171,6 +197,7 @@ def test_test_error_counts_wrong_argmaxes():
         ("ssl_gan", "game.d_hidden", (0, 3)),
         ("triplegan", "game.alpha", 0.0),
         ("triplegan", "game.pseudo_start", -1),
+        ("triplegan", "game.pairs", "sample"),
     ],
 )
 def test_bad_game_values_are_config_errors(recipe, key, value):
@@ -203,6 +230,9 @@ def leaves(state) -> list[np.ndarray]:
     return out
 
 
+# Three runs compiled per game: minutes on 2 busy cores (-m slow). test_games.py runs both games
+# through the trainer (divergence guard, signal) in the default run.
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", ["ssl_gan", "triplegan"])
 def test_same_seed_same_numbers_and_the_headline_reads_the_test_split(recipe):
     def train(seed):
