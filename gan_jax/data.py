@@ -22,6 +22,16 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
   default; 'rot90'), from disjoint halves of the 1797 digits, so no image has its pair in the
   other domain. Batches are ``{'a', 'label_a', 'b', 'label_b'}``, a and b drawn independently.
 
+- ``digits_ssl``, ``mnist5k_ssl``: the semi-supervised versions of digits and mnist5k (kind
+  'semisupervised', the semi-supervised games). The images are split once into train and TEST
+  parts by the classifier extractor's fixed split (``gan_jax.classifier.split_indices``: a
+  seed-0 permutation, 20% held out); ``data.labels_per_class`` (10) images of each class are
+  chosen from the TRAIN part by a ``data.labelled_seed`` permutation (the first of each class in
+  that order). Batches are ``{'x': unlabelled, 'x_labelled', 'label_labelled'}``: ``x`` draws
+  train images (labelled ones included, as the papers' unlabelled sets are the whole training
+  set) and carries no labels; the labelled pair draws the labelled subset with replacement. No
+  batch holds a test image; ``semisupervised_split`` gives the test part to the evaluators.
+
 Host datasets (``tfds:<name>[/<config>]``, ``folder:<path>``; gan_jax.input_pipeline) are read
 from files by grain on the host instead, so they carry a ``host`` source and the trainer feeds
 their batches to the compiled step; their ``sample`` draws a fixed set of records on the host
@@ -186,6 +196,84 @@ EMBEDDED_IMAGES: dict[str, Callable[[int], tuple[np.ndarray, np.ndarray]]] = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class SemiSupervisedSplit:
+    """The fixed split of a semi-supervised dataset (NHWC float32 in [-1, 1], int32 labels).
+
+    Attributes:
+      unlabelled: every TRAIN image (the labelled ones included); its labels are not kept.
+      labelled, labelled_labels: ``labels_per_class`` TRAIN images of each class, by class.
+      test, test_labels: the held-out TEST part, which no batch contains.
+    """
+
+    unlabelled: np.ndarray
+    labelled: np.ndarray
+    labelled_labels: np.ndarray
+    test: np.ndarray
+    test_labels: np.ndarray
+
+
+@functools.lru_cache(maxsize=4)
+def semisupervised_split(
+    name: str, resolution: int, labels_per_class: int, labelled_seed: int
+) -> SemiSupervisedSplit:
+    """Split ``EMBEDDED_IMAGES[name]``: train / test by ``classifier.split_indices`` (the
+    extractor's seed-0 split, 20% test), then the first ``labels_per_class`` train images of each
+    class in the order of a ``labelled_seed`` permutation of the train part."""
+    from gan_jax.classifier import split_indices
+
+    images, labels = EMBEDDED_IMAGES[name](resolution)
+    train_idx, test_idx = split_indices(len(images))
+    order = np.random.default_rng(labelled_seed).permutation(train_idx)
+    classes = range(int(labels.max()) + 1)
+    chosen = [order[labels[order] == k][:labels_per_class] for k in classes]
+    fewest = min(len(c) for c in chosen)
+    if fewest < labels_per_class:
+        raise ConfigError(
+            "data.labels_per_class", labels_per_class, f"at most {fewest} for {name}'s train part"
+        )
+    labelled = np.concatenate(chosen)
+    return SemiSupervisedSplit(
+        unlabelled=images[train_idx],
+        labelled=images[labelled],
+        labelled_labels=labels[labelled],
+        test=images[test_idx],
+        test_labels=labels[test_idx],
+    )
+
+
+def semisupervised(name: str, cfg: Mapping[str, Any]) -> Dataset:
+    """The semi-supervised stream over ``semisupervised_split`` (module docstring)."""
+    split = semisupervised_split(
+        name, cfg["resolution"], cfg["labels_per_class"], cfg["labelled_seed"]
+    )
+    n_u, n_l = len(split.unlabelled), len(split.labelled)
+
+    def sample(key: jax.Array, batch_size: int) -> Batch:
+        key_u, key_l = jax.random.split(key)
+        idx_u = jax.random.choice(key_u, n_u, (batch_size,), replace=batch_size > n_u)
+        idx_l = jax.random.randint(key_l, (batch_size,), 0, n_l)
+        return {
+            "x": jnp.asarray(split.unlabelled)[idx_u],
+            "x_labelled": jnp.asarray(split.labelled)[idx_l],
+            "label_labelled": jnp.asarray(split.labelled_labels)[idx_l],
+        }
+
+    num_classes = int(split.test_labels.max()) + 1
+    return Dataset(f"{name}_ssl", split.unlabelled.shape[1:], sample, num_classes)
+
+
+_SSL_KEYS: schema.Spec = {
+    "resolution": schema.positive_int(16, "image side in pixels (images are resized to it)"),
+    "labels_per_class": schema.positive_int(
+        10, "semi-supervised data: labelled train images per class (10: 100 labels)"
+    ),
+    "labelled_seed": schema.non_negative_int(
+        0, "semi-supervised data: the permutation that picks the labelled train images"
+    ),
+}
+
+
 # data.domain_b of digits_unpaired: name -> (transform, its inverse), on NHWC batches.
 DOMAIN_TRANSFORMS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "invert": (lambda x: -x, lambda x: -x),
@@ -259,9 +347,10 @@ class DatasetEntry:
     Attributes:
       build: the `data` config block -> Dataset.
       keys: its keys of the `data` block (beyond ``name``), with defaults and checks.
-      kind: 'points' (2D mixtures: batches {'x', 'label'}), 'images' (the same, NHWC) or
-        'domains' (unpaired image domains: {'a', 'label_a', 'b', 'label_b'}); a game says which
-        kinds it trains on (its module's DATA_KINDS).
+      kind: 'points' (2D mixtures: batches {'x', 'label'}), 'images' (the same, NHWC),
+        'domains' (unpaired image domains: {'a', 'label_a', 'b', 'label_b'}) or
+        'semisupervised' ({'x', 'x_labelled', 'label_labelled'}); a game says which kinds it
+        trains on (its module's DATA_KINDS).
       check: optional ``config -> None`` for a combination it cannot serve.
     """
 
@@ -314,6 +403,12 @@ DATASETS: dict[str, DatasetEntry] = {
         {"resolution": _RESOLUTION, "domain_b": _DOMAIN_B},
         "domains",
         check=_check_unpaired_batch,
+    ),
+    "digits_ssl": DatasetEntry(
+        lambda cfg: semisupervised("digits", cfg), _SSL_KEYS, "semisupervised"
+    ),
+    "mnist5k_ssl": DatasetEntry(
+        lambda cfg: semisupervised("mnist5k", cfg), _SSL_KEYS, "semisupervised"
     ),
 }
 HOST_DATASET = DatasetEntry(

@@ -37,6 +37,8 @@ The formulas follow ../shared/GAN-NOTES.md, with D(x) = sigmoid(l(x)):
 - ``f_gan`` (Nowozin et al. 2016): the critic maximises E_P[g_f(V(x))] - E_Q[f*(g_f(V(G(z))))],
   the variational bound on the f-divergence ``objective.divergence`` (``F_DIVERGENCES``, their
   Table 2); G minimises -E_Q[g_f(V(G(z)))] (``alternative``) or the bound (``saturating``).
+- ``feature_matching_loss`` (Salimans et al. 2016, section 3.1): a generator loss on the
+  critic's features, ||E f(x) - E f(G(z))||^2 (the semi-supervised game's generator).
 
 Penalties (``PENALTIES``; any objective takes any of them through ``get_objective``): ``gp``
 (WGAN-GP, two-sided), ``one_sided_gp`` (max(0, ||g|| - 1)^2), ``dragan`` (two-sided around
@@ -378,6 +380,21 @@ def f_gan_g_loss(
     else:
         fake = -jnp.mean(fd.activation(fake_scores))
     return fake, {"fake": fake}
+
+
+# Feature matching (Salimans et al. 2016, arXiv 1606.03498, section 3.1): a generator loss on an
+# intermediate layer of the critic instead of its output.
+
+
+def feature_matching_loss(real_features: Array, fake_features: Array) -> LossOut:
+    """||E_x f(x) - E_z f(G(z))||_2^2: the squared L2 distance of the batch means of features.
+
+    Salimans et al. 2016, section 3.1; ``f`` is an intermediate layer of the discriminator,
+    (B, ...) features per batch (any trailing shape; the batch sizes may differ).
+    """
+    diff = jnp.mean(real_features, axis=0) - jnp.mean(fake_features, axis=0)
+    value = jnp.sum(jnp.square(diff))
+    return value, {"feature_matching": value}
 
 
 # --------------------------------------------------------------------------------------------

@@ -64,8 +64,8 @@ def check_combination(config) -> None:
         raise ConfigError(
             "data.name", config.data.name, f"one of {fitting} for game.name={config.game.name!r}"
         )
-    if kind == "domains":
-        return  # the translation games build their own networks (model.* is not read)
+    if kind in ("domains", "semisupervised"):
+        return  # the translation and semi-supervised games build their own networks
     if family.data_kind != kind:
         fitting = [name for name, f in models.MODELS.items() if f.data_kind == kind]
         raise ConfigError(

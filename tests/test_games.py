@@ -41,6 +41,19 @@ TINY = {
         "cyclegan",
         {"game.g_width": 4, "game.g_blocks": 1, "game.d_width": 4, "game.pool_size": 12},
     ),
+    "semisupervised": (
+        "ssl_gan",
+        {"game.d_hidden": (16, 8), "game.g_hidden": (16,), "game.z_dim": 8},
+    ),
+    "triplegan": (
+        "triplegan",
+        {
+            "game.d_hidden": (16, 8),
+            "game.pair_hidden": (16, 8),
+            "game.g_hidden": (16,),
+            "game.z_dim": 8,
+        },
+    ),
 }
 
 

@@ -20,6 +20,10 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   energy, the margin loss, the pulling-away term in G's loss; headline energies and f_PT.
 - ``began``: BEGAN (Berthelot et al. 2017): an autoencoder critic, L(x) - k_t L(G(z)) with the
   equilibrium control k_t in the state; headline ``k`` and ``m_global``.
+- ``semisupervised``: the semi-supervised GAN of Salimans et al. 2016: a K-class critic with the
+  fake class's logit fixed at 0, G trained by feature matching; headline ``test_error``.
+- ``triplegan``: Triple-GAN (Li et al. 2017): G, a classifier C and a discriminator of (x, y)
+  pairs; headline ``test_error`` of C.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from types import ModuleType
 
 import ml_collections
 
-from gan_jax.games import began, classic, cyclegan, ebgan, infogan
+from gan_jax.games import began, classic, cyclegan, ebgan, infogan, semisupervised, triplegan
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
@@ -36,6 +40,8 @@ GAMES: dict[str, ModuleType] = {
     "infogan": infogan,
     "ebgan": ebgan,
     "began": began,
+    "semisupervised": semisupervised,
+    "triplegan": triplegan,
 }
 
 
