@@ -8,8 +8,9 @@ plane), and a 4-way head Q_D on the critic's last feature map predicts r. The pa
     L_D =  V(G, D) - beta  E_{x ~ P_data} E_r[log Q_D(R = r | x^r)],
 
 with alpha = 0.2 and beta = 1 (the paper's choice; ``game.g_rotation_weight``,
-``game.d_rotation_weight``). The expectation over r is exact: each batch is seen in all four
-rotations (one extra critic pass over 4B images per player; the critic's BatchNorm statistics
+``game.d_rotation_weight``). The expectation over r is exact: the first
+``game.rotation_examples`` images of each batch (0: all B) are seen in all four rotations (one
+extra critic pass over 4 x that many images per player; the critic's BatchNorm statistics
 advance over it in its own update, as over the real and fake passes). The adversarial part is
 the classic game's, for any objective of ``losses.py`` (non-saturating in the recipe, as the
 unconditional baseline configs/nsgan.py); G is unconditional.
