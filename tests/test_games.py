@@ -37,6 +37,17 @@ TINY = {
         "began",
         {"model.width": 8, "model.z_dim": 8, "game.code_dim": 8, "game.headline_samples": 16},
     ),
+    "acgan": ("acgan", {"model.width": 8, "model.z_dim": 8, "game.headline_samples": 5}),
+    "ssgan": ("ssgan", {"model.width": 8, "model.z_dim": 8, "game.rotation_examples": 4}),
+    "s3gan": (
+        "s3gan",
+        {
+            "model.width": 8,
+            "model.z_dim": 8,
+            "game.rotation_examples": 4,
+            "game.headline_samples": 5,
+        },
+    ),
     "cyclegan": (
         "cyclegan",
         {"game.g_width": 4, "game.g_blocks": 1, "game.d_width": 4, "game.pool_size": 12},

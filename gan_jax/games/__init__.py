@@ -12,8 +12,16 @@ Each game is one module (``gan_jax.steps`` says what a game declares) with
 Adding a GAN variant is its module, its recipe in configs/ and a line here.
 
 - ``classic``: one G, one D, any objective and penalty of ``gan_jax.losses`` (the default).
+- ``acgan``: AC-GAN (Odena et al. 2017): a class-conditional G and a critic with an auxiliary
+  classifier, the class log-likelihood in both losses; headline ``class_agreement`` and
+  per-class diversity.
 - ``cyclegan``: unpaired image-to-image translation, two generators and two PatchGAN critics
   (Zhu et al. 2017).
+- ``ssgan``: SSGAN (Chen et al. 2019): a rotation-prediction head on the critic, its loss on
+  rotated reals (critic) and fakes (G); headline ``rotation_accuracy``.
+- ``s3gan``: S3GAN (Lucic et al. 2019): SSGAN's critic with a class head trained on a labelled
+  fraction (``game.label_fraction``) and a projection on the labels it infers for the other
+  reals; headline ``inferred_label_accuracy`` and AC-GAN's class measures.
 - ``infogan``: InfoGAN (Chen et al. 2016): a categorical and continuous codes in G's input, a Q
   head on the critic, the mutual-information bound in both losses; headline ``code_accuracy``.
 - ``ebgan``: EBGAN (Zhao et al. 2016): an autoencoder critic whose reconstruction error is the
@@ -32,16 +40,30 @@ from types import ModuleType
 
 import ml_collections
 
-from gan_jax.games import began, classic, cyclegan, ebgan, infogan, semisupervised, triplegan
+from gan_jax.games import (
+    acgan,
+    began,
+    classic,
+    cyclegan,
+    ebgan,
+    infogan,
+    s3gan,
+    semisupervised,
+    ssgan,
+    triplegan,
+)
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
+    "acgan": acgan,
     "cyclegan": cyclegan,
     "infogan": infogan,
     "ebgan": ebgan,
     "began": began,
     "semisupervised": semisupervised,
     "triplegan": triplegan,
+    "ssgan": ssgan,
+    "s3gan": s3gan,
 }
 
 

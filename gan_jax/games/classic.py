@@ -85,7 +85,12 @@ def critic_loss(
     latent: Latent,
     extra_terms: Callable[[Context, Any, dict], tuple[jax.Array, dict]] | None = None,
 ) -> steps.LossOut:
-    """The classic critic loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term."""
+    """The classic critic loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term.
+
+    ``extra`` is the latent's, plus ``fake`` (the generated batch), ``real_out`` (the critic's
+    output on the real batch) and ``real_labels`` (its labels, None when unconditional): AC-GAN
+    classifies reals too, SSGAN rotates the fakes.
+    """
     real = batch["x"]
     key_gp = jax.random.split(key)[1]
     g_inputs, fake_labels, extra = latent.draw(ctx, key, real.shape[0])
@@ -95,6 +100,7 @@ def critic_loss(
     real_out = ctx("d", real, labels, train=True)
     fake_out = ctx("d", fake, fake_labels, train=True)
     loss, terms = objective.d_loss(score(real_out), score(fake_out))
+    extra = {**extra, "fake": fake, "real_out": real_out, "real_labels": labels}
     if objective.penalty is not None:
         critic = lambda x: score(ctx("d", x, labels, train=False))
         penalty, pterms = critic_penalty(objective, critic, real, fake, key_gp, ctx.counter)
@@ -111,13 +117,16 @@ def generator_loss(
     latent: Latent,
     extra_terms: Callable[[Context, Any, dict], tuple[jax.Array, dict]] | None = None,
 ) -> steps.LossOut:
-    """The classic generator loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term."""
+    """The classic generator loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term
+    (``extra`` as in ``critic_loss``)."""
     real = batch["x"]
     g_inputs, fake_labels, extra = latent.draw(ctx, key, real.shape[0])
-    real_out = ctx("d", real, real_labels(batch, latent.num_classes), train=True)
+    labels = real_labels(batch, latent.num_classes)
+    real_out = ctx("d", real, labels, train=True)
     fake = ctx("g", *g_inputs, train=True)
     fake_out = ctx("d", fake, fake_labels, train=True)
     loss, terms = objective.g_loss(score(real_out), score(fake_out))
+    extra = {**extra, "fake": fake, "real_out": real_out, "real_labels": labels}
     return with_extra_terms(loss, terms, extra_terms, ctx, fake_out, extra)
 
 
