@@ -16,6 +16,8 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   (Zhu et al. 2017).
 - ``infogan``: InfoGAN (Chen et al. 2016): a categorical and continuous codes in G's input, a Q
   head on the critic, the mutual-information bound in both losses; headline ``code_accuracy``.
+- ``improved``: "ImprovedDCGAN" (Salimans et al. 2016): feature matching in G's loss and
+  historical averaging of both players' parameters, on the DCGAN critic's features.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ from types import ModuleType
 
 import ml_collections
 
-from gan_jax.games import classic, cyclegan, infogan
+from gan_jax.games import classic, cyclegan, improved, infogan
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
     "cyclegan": cyclegan,
     "infogan": infogan,
+    "improved": improved,
 }
 
 
