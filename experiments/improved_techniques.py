@@ -1,7 +1,8 @@
 """Improved techniques (Salimans et al. 2016; Karras et al. 2018) against the plain GAN.
 
     python experiments/improved_techniques.py [--parts=grid25,digits] [--grid_steps=6000]
-        [--grid_seeds=0,1,2] [--digits_steps=2000] [--digits_seeds=0,1] [--workdir=runs/improved]
+        [--grid_seeds=0,1,2] [--digits_steps=2000] [--digits_seeds=0,1]
+        [--digits_arms=nsgan,improved,fm] [--workdir=runs/improved]
 
 Two claims, each against the plain non-saturating recipe with the same networks, optimiser,
 budget and seeds:
@@ -10,7 +11,7 @@ budget and seeds:
   modern form, the minibatch stddev (``model.minibatch_stddev``), make the critic see the
   batch's diversity and so should cover more of the 25 modes. Arms: ``configs/nsgan.py:grid25``
   on the 2x128 MLPs of the mode-collapse table (``experiments/mode_collapse_2d.py``'s
-  ``OBJECTIVE_NETS``), plain / + minibatch discrimination (25 kernels of dimension 5) / +
+  ``OBJECTIVE_NETS``), plain / + minibatch discrimination (8 kernels of dimension 3) / +
   minibatch stddev (groups of 4). The seeds of an arm train in one vmapped program and are
   scored by the VEEGAN/PacGAN protocol (modes captured, high-quality fraction, reverse KL;
   ``mode_collapse_2d.run_arm``).
@@ -30,6 +31,7 @@ import json
 import os
 import pathlib
 import platform
+import shutil
 import sys
 import time
 
@@ -44,32 +46,46 @@ from gan_jax import train  # noqa: E402
 RESULTS = REPO / "experiments" / "results"
 GRID_ARMS = {
     "plain": ("non-saturating GAN", {}),
-    "mbd": ("+ minibatch discrimination (25 x 5)", {"model.minibatch_discrimination": 25}),
+    "mbd": (
+        "+ minibatch discrimination (8 kernels x 3)",
+        {"model.minibatch_discrimination": 8, "model.minibatch_kernel_dim": 3},
+    ),
     "mbstd": ("+ minibatch stddev (groups of 4)", {"model.minibatch_stddev": 4}),
 }
 DIGITS_ARMS = {
-    "nsgan": ("non-saturating GAN (configs/nsgan.py)", "nsgan"),
-    "improved": ("feature matching + label smoothing 0.1 (configs/improved.py)", "improved"),
+    "nsgan": ("non-saturating GAN (configs/nsgan.py)", "nsgan", {}),
+    "improved": ("feature matching + label smoothing 0.1 (configs/improved.py)", "improved", {}),
+    "fm": (
+        "feature matching alone (configs/improved.py, label smoothing 0)",
+        "improved",
+        {"objective.label_smoothing": 0.0},
+    ),
 }
 DIGITS_METRICS = ("frechet_distance", "kid", "precision", "recall", "classes_min_fraction")
 
 
-def grid25(steps: int, seeds: list[int], workdir: pathlib.Path) -> list[dict]:
+def grid25(steps: int, seeds: list[int], workdir: pathlib.Path, arms: list[str]) -> list[dict]:
     rows = []
-    for name, (label, overrides) in GRID_ARMS.items():
+    for name in arms:
+        label, overrides = GRID_ARMS[name]
         arm = mc.Arm(name, label, "nsgan", {"grid25": steps}, {**mc.OBJECTIVE_NETS, **overrides})
+        shutil.rmtree(workdir / "grid25" / name, ignore_errors=True)  # the seeds' run dirs
         result = mc.run_arm(arm, "grid25", seeds, workdir)
         result.pop("samples")
         rows.append(result)
     return rows
 
 
-def digits(steps: int, seeds: list[int], workdir: pathlib.Path) -> list[dict]:
+def digits(steps: int, seeds: list[int], workdir: pathlib.Path, arms: list[str]) -> list[dict]:
     rows = []
-    for name, (label, recipe) in DIGITS_ARMS.items():
+    for name in arms:
+        label, recipe, overrides = DIGITS_ARMS[name]
         per_seed = []
         for seed in seeds:
             config = mc.load_config(recipe, "digits")
+            for dotted, value in overrides.items():
+                block, key = dotted.split(".")
+                config[block][key] = value
             config.seed = seed
             config.train.steps = steps
             config.train.sample_every = 0
@@ -101,11 +117,14 @@ def digits(steps: int, seeds: list[int], workdir: pathlib.Path) -> list[dict]:
 
 
 def header(meta: dict) -> str:
-    return (
+    text = (
         f"Command: `python experiments/improved_techniques.py {meta['args']}`. Machine: "
         f"{meta['machine']}, load average {meta['load_start']} at the start (the cores were "
         "shared). Mean +- standard error over the seeds."
     )
+    if "more" in meta:
+        text += f" Then: `python experiments/improved_techniques.py {meta['more']}`."
+    return text
 
 
 def markdown(results: dict) -> str:
@@ -160,8 +179,10 @@ def main() -> None:
     parser.add_argument("--parts", default="grid25,digits")
     parser.add_argument("--grid_steps", type=int, default=6000)
     parser.add_argument("--grid_seeds", default="0,1,2")
+    parser.add_argument("--grid_arms", default="plain,mbd,mbstd", help=f"of {list(GRID_ARMS)}")
     parser.add_argument("--digits_steps", type=int, default=2000)
     parser.add_argument("--digits_seeds", default="0,1")
+    parser.add_argument("--digits_arms", default="nsgan,improved", help=f"of {list(DIGITS_ARMS)}")
     parser.add_argument("--workdir", default="runs/improved")
     args = parser.parse_args()
     parts = args.parts.split(",")
@@ -172,16 +193,30 @@ def main() -> None:
         "load_start": round(os.getloadavg()[0], 2),
     }
     out = RESULTS / "improved_techniques.json"
-    results = json.loads(out.read_text()) if out.is_file() else {}
+    results = {}
     if "grid25" in parts:
         seeds = [int(s) for s in args.grid_seeds.split(",")]
-        results["grid25"] = grid25(args.grid_steps, seeds, workdir)
+        results["grid25"] = grid25(args.grid_steps, seeds, workdir, args.grid_arms.split(","))
         results["grid25_meta"] = meta
     if "digits" in parts:
         seeds = [int(s) for s in args.digits_seeds.split(",")]
-        results["digits"] = digits(args.digits_steps, seeds, workdir)
+        arms = args.digits_arms.split(",")
+        results["digits"] = digits(args.digits_steps, seeds, workdir, arms)
         results["digits_meta"] = meta
     results = json.loads(json.dumps(results, default=lambda x: np.asarray(x).tolist()))
+    # The parts may run in separate processes: keep what the file holds of the other part.
+    # The parts may run in separate processes, and digits arms one at a time: keep what the
+    # file holds of the others.
+    saved = json.loads(out.read_text()) if out.is_file() else {}
+    for part in ("grid25", "digits"):
+        if part in results and part in saved:
+            new_arms = {x["arm"] for x in results[part]}
+            kept = [r for r in saved[part] if r["arm"] not in new_arms]
+            results[part] = kept + results[part]
+            if kept:
+                meta_key = f"{part}_meta"
+                results[meta_key] = {**saved[meta_key], "more": results[meta_key]["args"]}
+    results = {**saved, **results}
     out.write_text(json.dumps(results, indent=1) + "\n")
     text = markdown(results)
     (RESULTS / "improved_techniques.md").write_text(text)
