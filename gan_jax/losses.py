@@ -40,6 +40,11 @@ The formulas follow ../shared/GAN-NOTES.md, with D(x) = sigmoid(l(x)):
 - ``feature_matching_loss`` (Salimans et al. 2016, section 3.1): a generator loss on the
   critic's features, ||E f(x) - E f(G(z))||^2 (the semi-supervised game's generator).
 
+``label_smoothing`` (minimax and non_saturating, the binary cross-entropy objectives): one-sided
+label smoothing, real targets 1 - a and fake targets 0 in D's loss (Salimans et al. 2016,
+section 3.4). ``feature_matching_loss`` is G's loss of the same paper (section 3.1), on the
+critic's features; gan_jax/games/improved.py uses it.
+
 Penalties (``PENALTIES``; any objective takes any of them through ``get_objective``): ``gp``
 (WGAN-GP, two-sided), ``one_sided_gp`` (max(0, ||g|| - 1)^2), ``dragan`` (two-sided around
 perturbed real data, Kodali et al. 2017), ``r1`` / ``r2`` (gamma / 2 * E||grad D||^2 on real /
@@ -70,12 +75,19 @@ LossOut = tuple[Array, Terms]
 # Binary cross-entropy games (logits in, never probabilities).
 
 
-def bce_d_loss(real_logits: Array, fake_logits: Array) -> LossOut:
+def bce_d_loss(real_logits: Array, fake_logits: Array, *, label_smoothing: float = 0.0) -> LossOut:
     """Discriminator loss of the original game: -E[log D(x)] - E[log(1 - D(G(z)))].
 
     Computed as E[softplus(-l(x))] + E[softplus(l(G(z)))], which is finite for any logit.
+    ``label_smoothing`` a > 0 is one-sided label smoothing (Salimans et al. 2016, section 3.4):
+    real samples get the target 1 - a, fakes keep 0, so the real term is the cross-entropy
+    E[(1 - a) softplus(-l(x)) + a softplus(l(x))]. Smoothing the fakes' target too would keep
+    the optimal D from being small where p_data is small and p_g large, which the paper warns of.
     """
-    real = jnp.mean(jax.nn.softplus(-real_logits))
+    real = jnp.mean(
+        (1.0 - label_smoothing) * jax.nn.softplus(-real_logits)
+        + label_smoothing * jax.nn.softplus(real_logits)
+    )
     fake = jnp.mean(jax.nn.softplus(fake_logits))
     return real + fake, {"real": real, "fake": fake}
 
@@ -387,13 +399,17 @@ def f_gan_g_loss(
 
 
 def feature_matching_loss(real_features: Array, fake_features: Array) -> LossOut:
-    """||E_x f(x) - E_z f(G(z))||_2^2: the squared L2 distance of the batch means of features.
+    """||E_x f(x) - E_z f(G(z))||_2^2: squared L2 distance of the batch means of the features.
 
-    Salimans et al. 2016, section 3.1; ``f`` is an intermediate layer of the discriminator,
-    (B, ...) features per batch (any trailing shape; the batch sizes may differ).
+    ``f`` is an intermediate layer of the critic; the features are (B, ...), flattened per
+    sample (any trailing shape, the same for both; the batch sizes may differ). Salimans et al.
+    2016, section 3.1: G matches the statistics of the real data on the critic's features
+    instead of maximising the critic's output. Terms: ``{"feature_matching": value}``.
     """
-    diff = jnp.mean(real_features, axis=0) - jnp.mean(fake_features, axis=0)
-    value = jnp.sum(jnp.square(diff))
+    chex.assert_equal_shape([real_features[:1], fake_features[:1]])
+    real_mean = jnp.mean(real_features.reshape(real_features.shape[0], -1), axis=0)
+    fake_mean = jnp.mean(fake_features.reshape(fake_features.shape[0], -1), axis=0)
+    value = jnp.sum(jnp.square(real_mean - fake_mean))
     return value, {"feature_matching": value}
 
 
@@ -725,7 +741,16 @@ OBJECTIVES: dict[str, Objective] = {
 
 
 # The keys of the `objective` config block, declared by what reads them (gan_jax/schema.py).
+# The objectives whose critic loss is the binary cross-entropy (bce_d_loss).
+BCE_OBJECTIVES = ("minimax", "non_saturating")
+LABEL_SMOOTHING = schema.Key(
+    0.0,
+    lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 0.5,
+    "a number in [0, 0.5)",
+    "minimax / non_saturating: one-sided label smoothing a, D's real target 1 - a (0: off)",
+)
 OBJECTIVE_KEYS: dict[str, schema.Spec] = {
+    **{name: {"label_smoothing": LABEL_SMOOTHING} for name in BCE_OBJECTIVES},
     "wasserstein": {
         "clip": schema.positive(0.01, "wasserstein: critic weights clipped to [-clip, clip]")
     },
@@ -801,6 +826,14 @@ def check(cfg: Mapping[str, Any]) -> None:
                 raise ConfigError(
                     f"objective.{key}", cfg[key], f"{spec.default!r} unless objective.name='f_gan'"
                 )
+    smoothing = cfg["label_smoothing"] if "label_smoothing" in cfg else 0.0
+    if name not in BCE_OBJECTIVES and smoothing != 0:
+        raise ConfigError(
+            "objective.label_smoothing",
+            smoothing,
+            f"0 with objective.name={name!r} (one-sided label smoothing is for the binary "
+            f"cross-entropy objectives {list(BCE_OBJECTIVES)})",
+        )
     schema.check_block("objective", cfg, OBJECTIVE_KEYS.get(name, {}))
     schema.check_block("objective", cfg, PENALTY_KEYS.get(penalty, {}))
 
@@ -813,11 +846,12 @@ def penalised(cfg: Mapping[str, Any]) -> bool:
 def get_objective(cfg: Mapping[str, Any]) -> Objective:
     """The objective named by ``cfg['name']`` with its hyper-parameters and penalty bound.
 
-    ``cfg`` is the `objective` block (``default_block`` has every key): ``clip``
-    (wasserstein), ``gp_weight`` (wasserstein_gp), ``ls_a``, ``ls_b``, ``ls_c`` (least_squares),
-    ``divergence``, ``f_g_loss`` (f_gan), and for every objective ``penalty`` (one of
-    PENALTY_NAMES), ``penalty_weight`` (lambda, or gamma for r1 / r2 / r1_r2), ``penalty_every``
-    (lazy regularisation) and ``dragan_c``. 'wasserstein_gp' carries its own penalty, so it takes
+    ``cfg`` is the `objective` block (``default_block`` has every key): ``label_smoothing``
+    (minimax, non_saturating), ``clip`` (wasserstein), ``gp_weight`` (wasserstein_gp), ``ls_a``,
+    ``ls_b``, ``ls_c`` (least_squares), ``divergence``, ``f_g_loss`` (f_gan), and for every
+    objective ``penalty`` (one of PENALTY_NAMES), ``penalty_weight`` (lambda, or gamma for r1 /
+    r2 / r1_r2), ``penalty_every`` (lazy regularisation) and ``dragan_c``. 'wasserstein_gp'
+    carries its own penalty, so it takes
     ``penalty='none'`` only ('wasserstein' with ``penalty='gp'`` is the same objective). A key
     the block lacks takes its declared default. Raises ConfigError on a value or combination
     that is not allowed.
@@ -826,6 +860,9 @@ def get_objective(cfg: Mapping[str, Any]) -> Objective:
     name, penalty = cfg["name"], schema.value(cfg, BLOCK_KEYS, "penalty")
     obj = OBJECTIVES[name]
     get = functools.partial(schema.value, cfg, OBJECTIVE_KEYS.get(name, {}))
+    if name in BCE_OBJECTIVES and float(get("label_smoothing")) > 0:
+        smoothed = functools.partial(bce_d_loss, label_smoothing=float(get("label_smoothing")))
+        obj = dataclasses.replace(obj, d_loss=smoothed)
     if name == "wasserstein":
         obj = dataclasses.replace(obj, weight_clip=schema.real(get("clip")))
     elif name == "wasserstein_gp":

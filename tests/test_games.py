@@ -48,6 +48,16 @@ TINY = {
             "game.headline_samples": 5,
         },
     ),
+    "improved": (
+        "improved",
+        {
+            "model.width": 8,
+            "model.z_dim": 8,
+            "game.historical_averaging": 1e-3,
+            "model.minibatch_discrimination": 4,
+            "model.minibatch_stddev": 4,
+        },
+    ),
     "cyclegan": (
         "cyclegan",
         {"game.g_width": 4, "game.g_blocks": 1, "game.d_width": 4, "game.pool_size": 12},

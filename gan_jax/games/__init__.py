@@ -32,6 +32,8 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   fake class's logit fixed at 0, G trained by feature matching; headline ``test_error``.
 - ``triplegan``: Triple-GAN (Li et al. 2017): G, a classifier C and a discriminator of (x, y)
   pairs; headline ``test_error`` of C.
+- ``improved``: "ImprovedDCGAN" (Salimans et al. 2016): feature matching in G's loss and
+  historical averaging of both players' parameters, on the DCGAN critic's features.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from gan_jax.games import (
     classic,
     cyclegan,
     ebgan,
+    improved,
     infogan,
     s3gan,
     semisupervised,
@@ -64,6 +67,7 @@ GAMES: dict[str, ModuleType] = {
     "triplegan": triplegan,
     "ssgan": ssgan,
     "s3gan": s3gan,
+    "improved": improved,
 }
 
 

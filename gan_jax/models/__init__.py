@@ -13,6 +13,10 @@ class-conditional BatchNorm in G and a projection discriminator for ``resnet`` (
 al. 2018); the ``resnet`` family is the SNGAN architecture.
 
 - ``mlp``: ReLU MLP generator, LeakyReLU MLP discriminator (``g_hidden``, ``d_hidden``, norms).
+
+The ``mlp`` and ``dcgan`` critics take minibatch layers on their last hidden features
+(``MINIBATCH_KEYS``: minibatch discrimination, Salimans et al. 2016; minibatch stddev, Karras et
+al. 2018), and the ``dcgan`` generator virtual batch normalisation (``g_norm='vbn'``).
 - ``pacgan_mlp``: PacGAN's 2D networks (arXiv 1712.04086, section 5.1): the MLP generator and a
   maxout discriminator (``d_hidden`` units per layer, ``maxout_pieces`` pieces), every weight
   initialised N(0, 0.02^2) as in the PacGAN code.
@@ -49,6 +53,11 @@ def compute_dtype(cfg: Mapping[str, Any]) -> Any:
     return jnp.dtype(cfg["dtype"])
 
 
+def minibatch_kwargs(cfg: Mapping[str, Any]) -> dict[str, int]:
+    """The critic's minibatch layers (``MINIBATCH_KEYS``), as its constructor takes them."""
+    return {name: int(cfg[name]) for name in MINIBATCH_KEYS}
+
+
 def _mlp(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     (dim,) = shape
     k, dtype = cfg["num_classes"], compute_dtype(cfg)
@@ -62,6 +71,7 @@ def _mlp(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.
         num_classes=k,
         spectral_norm=cfg["d_spectral_norm"],
         dtype=dtype,
+        **minibatch_kwargs(cfg),
     )
     return g, d
 
@@ -99,6 +109,7 @@ def _dcgan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, n
         upsample=cfg["upsample"],
         num_classes=cfg["num_classes"],
         dtype=compute_dtype(cfg),
+        vbn_reference_size=cfg["vbn_reference_size"],
     )
     d = DCGANDiscriminator(
         resolution=resolution,
@@ -108,6 +119,7 @@ def _dcgan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, n
         num_classes=cfg["num_classes"],
         spectral_norm=cfg["d_spectral_norm"],
         dtype=compute_dtype(cfg),
+        **minibatch_kwargs(cfg),
     )
     return g, d
 
@@ -181,6 +193,42 @@ _SN = schema.boolean(False, "spectral normalisation of every critic layer (SNGAN
 _PAC = schema.positive_int(1, "D judges packs of this many samples (PacGAN); 1: off")
 _WIDTH = schema.positive_int(32, "dcgan: channels of D's first / G's last hidden layer")
 _HIDDEN = schema.int_tuple((256, 256, 256), "hidden units per layer")
+# The critic's minibatch layers (gan_jax/models/layers.py), on its last hidden features; read by
+# the mlp and dcgan families.
+MINIBATCH_KEYS: schema.Spec = {
+    "minibatch_discrimination": schema.non_negative_int(
+        0,
+        "critic: minibatch discrimination kernels B (Salimans et al. 2016, section 3.2)",
+        allowed="a non-negative integer (0: off)",
+    ),
+    "minibatch_kernel_dim": schema.positive_int(
+        5, "critic: dimensions C of each minibatch discrimination kernel"
+    ),
+    "minibatch_stddev": schema.non_negative_int(
+        0,
+        "critic: minibatch stddev group size (Karras et al. 2018, section 3; they use 4)",
+        allowed="a non-negative integer (0: off)",
+    ),
+}
+
+
+def _check_minibatch(config) -> None:
+    """The minibatch stddev's groups split the critic's batch (of packs, for PacGAN packing)."""
+    group, model = config.model.minibatch_stddev, config.model
+    batch = config.train.batch_size // (model.pac if "pac" in MODELS[model.name].keys else 1)
+    if group and batch % min(group, batch):
+        raise ConfigError(
+            "model.minibatch_stddev",
+            group,
+            f"0 or a group size dividing the critic's batch of {batch} (train.batch_size)",
+        )
+
+
+def _check_vbn(config) -> None:
+    if config.model.g_norm == "vbn" and config.model.num_classes:
+        raise ConfigError(
+            "model.g_norm", "vbn", "'batch', 'layer' or 'none' for a conditional dcgan"
+        )
 
 
 def _check_pacgan(config) -> None:
@@ -207,11 +255,11 @@ def _check_resolution(config) -> None:
         raise ConfigError("data.resolution", config.data.resolution, str(sorted(RESOLUTIONS)))
 
 
-def _image_check(extra: Callable[[Any], None] | None = None) -> Callable[[Any], None]:
+def _image_check(*extra: Callable[[Any], None]) -> Callable[[Any], None]:
     def check(config) -> None:
         _check_resolution(config)
-        if extra is not None:
-            extra(config)
+        for more in extra:
+            more(config)
 
     return check
 
@@ -226,9 +274,11 @@ MODELS: dict[str, Family] = {
             "d_norm": _D_NORM,
             "pac": _PAC,
             "d_spectral_norm": _SN,
+            **MINIBATCH_KEYS,
         },  # fmt: skip
         "points",
         low_precision=True,
+        check=_check_minibatch,
     ),
     "pacgan_mlp": Family(
         _pacgan_mlp,
@@ -248,8 +298,14 @@ MODELS: dict[str, Family] = {
         _dcgan,
         {
             "width": _WIDTH,
-            "g_norm": _G_NORM,
+            "g_norm": schema.choice(
+                "batch", (*NORMS, "vbn"), "the generator's normalisation ('vbn': virtual BN)"
+            ),
             "d_norm": _D_NORM,
+            "vbn_reference_size": schema.positive_int(
+                64, "g_norm='vbn': noise vectors in G's fixed reference batch"
+            ),
+            **MINIBATCH_KEYS,
             # dcgan's 4x4 stride-2 layers, all the same function (gan_jax/models/layers.py):
             "upsample": schema.choice("adjoint", UPSAMPLES, "'adjoint', 'subpixel' or flax's"),
             "downsample": schema.choice("adjoint", DOWNSAMPLES, "'adjoint', 'subpixel' or flax's"),
@@ -257,7 +313,7 @@ MODELS: dict[str, Family] = {
         },
         "images",
         low_precision=True,
-        check=_image_check(),
+        check=_image_check(_check_minibatch, _check_vbn),
         paper="DCGAN, Radford et al. 2015, arXiv 1511.06434",
     ),
     "resnet": Family(
@@ -286,6 +342,11 @@ def check(config) -> None:
         raise ConfigError("model.dtype", model.dtype, f"'float32' with model.name={model.name!r}")
     if family.check is not None:
         family.check(config)
+    for name, key in MINIBATCH_KEYS.items():  # a family without minibatch layers must not drop them
+        if name not in family.keys and schema.value(model, MINIBATCH_KEYS, name) != key.default:
+            raise ConfigError(
+                f"model.{name}", model[name], f"{key.default} with model.name={model.name!r}"
+            )
 
 
 __all__ = [

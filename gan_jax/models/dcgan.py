@@ -11,6 +11,13 @@ BatchNorm: its penalty is per sample). Layers followed by BatchNorm carry no bia
 reference DCGAN code): BatchNorm removes it, so its gradient is zero and Adam would turn rounding
 noise into updates.
 
+``norm='vbn'`` (generator only) is virtual batch normalisation (Salimans et al. 2016): a fixed
+reference batch of noise (``vbn_reference_size`` vectors drawn from the init key, kept in the
+``batch_stats`` collection) runs through G with every batch, and each layer normalises with its
+statistics. ``minibatch_discrimination`` (kernels, Salimans et al. 2016) and ``minibatch_stddev``
+(group size, Karras et al. 2018) append minibatch features to the critic's last 4x4 map before
+the logit (``layers.MinibatchFeatures``); the returned features are the map without them.
+
 Conditioning (``num_classes > 0``) is by concatenation (Mirza & Osindero 2014): G appends the
 one-hot label to z, D appends it to the image as K constant channels. ``spectral_norm`` wraps
 every critic convolution in spectral normalisation (Miyato et al. 2018). ``dtype`` is the compute
@@ -20,6 +27,7 @@ dtype (``model.dtype``: float32, or bfloat16 for GPU/TPU); parameters stay float
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import flax.linen as nn
@@ -27,6 +35,7 @@ import jax
 import jax.numpy as jnp
 
 from gan_jax.models.layers import (
+    MinibatchFeatures,
     concat_labels,
     downsample_layer,
     norm_layer,
@@ -51,6 +60,7 @@ class DCGANGenerator(nn.Module):
     upsample: str = "adjoint"
     num_classes: int = 0
     dtype: Any = None  # compute dtype; parameters stay float32, the images are float32
+    vbn_reference_size: int = 64  # norm='vbn': noise vectors in the fixed reference batch
 
     @nn.compact
     def __call__(
@@ -58,18 +68,30 @@ class DCGANGenerator(nn.Module):
     ) -> jax.Array:
         n = num_upsamplings(self.resolution)
         feats = self.width * 2 ** (n - 1)
-        bias = self.norm != "batch"
+        bias = self.norm not in ("batch", "vbn")
         z = concat_labels(z, labels, self.num_classes)
+        r = self.vbn_reference_size if self.norm == "vbn" else 0
+        if r:
+            # VBN's reference batch: fixed noise drawn from the init key and kept with the
+            # BatchNorm statistics (checkpointed, never updated); it runs through G ahead of
+            # the samples, and each VBN layer takes its statistics from those rows.
+            reference = self.variable(
+                "batch_stats",
+                "vbn_reference",
+                lambda: jax.random.normal(self.make_rng("params"), (r, z.shape[-1])),
+            )
+            z = jnp.concatenate([reference.value.astype(z.dtype), z])
         dtype = self.dtype
+        norm = functools.partial(norm_layer, self.norm, train, dtype=dtype, reference_size=r)
         x = nn.Dense(4 * 4 * feats, use_bias=bias, name="project", dtype=dtype)(z)
         x = x.reshape(z.shape[0], 4, 4, feats)
-        x = nn.relu(norm_layer(self.norm, train, name="norm0", dtype=dtype)(x))
+        x = nn.relu(norm(name="norm0")(x))
         for i in range(1, n):
             feats //= 2
             x = upsample_layer(self.upsample, feats, use_bias=bias, name=f"up{i}", dtype=dtype)(x)
-            x = nn.relu(norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x))
+            x = nn.relu(norm(name=f"norm{i}")(x))
         x = upsample_layer(self.upsample, self.channels, name=f"up{n}", dtype=dtype)(x)
-        return jnp.tanh(x).astype(jnp.float32)
+        return jnp.tanh(x[r:]).astype(jnp.float32)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -83,6 +105,10 @@ class DCGANDiscriminator(nn.Module):
     # Also return the last feature map (B, 4, 4, C) before the logit: for heads that share the
     # critic's body (InfoGAN's Q) and feature matching.
     return_features: bool = False
+    # Minibatch layers on that map, appended as constant channels before the logit (0: off).
+    minibatch_discrimination: int = 0
+    minibatch_kernel_dim: int = 5
+    minibatch_stddev: int = 0
 
     @nn.compact
     def __call__(
@@ -102,7 +128,14 @@ class DCGANDiscriminator(nn.Module):
                 x = norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x)
             x = nn.leaky_relu(x, 0.2)
             feats *= 2
+        h = MinibatchFeatures(
+            self.minibatch_discrimination,
+            self.minibatch_kernel_dim,
+            self.minibatch_stddev,
+            dtype=dtype,
+            name="minibatch",
+        )(x)
         logit = nn.Conv(1, (4, 4), padding="VALID", name="logit", dtype=dtype)
-        out = spectral_norm(logit, sn, name="sn_logit")(x, train)
+        out = spectral_norm(logit, sn, name="sn_logit")(h, train)
         out = out.reshape(out.shape[0]).astype(jnp.float32)
         return (out, x) if self.return_features else out

@@ -222,18 +222,23 @@ def upsample_layer(
     return ConvTranspose4x4(features, use_bias, impl, name=name, dtype=dtype)
 
 
-def norm_layer(kind: str, train: bool, name: str | None = None, dtype: Any = None):
-    """'batch' (momentum 0.9, as PyTorch's 0.1), 'layer', or 'none' (identity).
+def norm_layer(
+    kind: str, train: bool, name: str | None = None, dtype: Any = None, reference_size: int = 0
+):
+    """'batch' (momentum 0.9, as PyTorch's 0.1), 'layer', 'none' (identity), or 'vbn'
+    (``VirtualBatchNorm``: the input's first ``reference_size`` rows are the reference batch).
 
     With a low-precision ``dtype`` flax still computes the statistics in float32.
     """
+    if kind == "vbn":
+        return VirtualBatchNorm(reference_size, name=name, dtype=dtype)
     if kind == "batch":
         return nn.BatchNorm(use_running_average=not train, momentum=0.9, name=name, dtype=dtype)
     if kind == "layer":
         return nn.LayerNorm(name=name, dtype=dtype)
     if kind == "none":
         return lambda x: x
-    raise ValueError(f"norm={kind!r}; allowed: ['batch', 'layer', 'none']")
+    raise ValueError(f"norm={kind!r}; allowed: ['batch', 'layer', 'none', 'vbn']")
 
 
 def spectral_norm(layer: nn.Module, enabled: bool, name: str | None = None):
@@ -300,3 +305,129 @@ class ConditionalBatchNorm(nn.Module):
         g = gamma(labels).reshape(shape).astype(x.dtype)
         b = beta(labels).reshape(shape).astype(x.dtype)
         return x * g + b
+
+
+# --------------------------------------------------------------------------------------------
+# Layers that look at the whole minibatch (Salimans et al. 2016; Karras et al. 2018).
+
+
+class MinibatchDiscrimination(nn.Module):
+    """Minibatch discrimination (Salimans et al. 2016, arXiv 1606.03498, section 3.2).
+
+    The features f(x_i) in R^A of each sample are multiplied by a learned tensor T in
+    R^{A x B x C} to M_i in R^{B x C}; kernel b compares sample i with the others by
+    c_b(x_i, x_j) = exp(-||M_{i,b} - M_{j,b}||_L1), and the layer returns
+    o(x_i)_b = sum_{j != i} c_b(x_i, x_j), shape (N, B), for the caller to append to the
+    features the next layer sees. The sum leaves out j = i (a constant 1), as the paper's code
+    does (``improved-gan``'s ``MinibatchLayer`` adds 1e6 to the diagonal distances): a batch of
+    N identical samples gives o = N - 1 for every kernel, samples far apart give o ~ 0.
+    T is initialised N(0, 0.05^2), as in that code.
+    """
+
+    num_kernels: int = 100
+    kernel_dim: int = 5
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(self, features: jax.Array) -> jax.Array:
+        f = features.reshape(features.shape[0], -1)
+        f = f if self.dtype is None else f.astype(self.dtype)
+        kernel = self.param(
+            "kernel",
+            nn.initializers.normal(0.05),
+            (f.shape[-1], self.num_kernels * self.kernel_dim),
+            jnp.float32,
+        )
+        m = (f @ kernel.astype(f.dtype)).astype(jnp.float32)
+        m = m.reshape(f.shape[0], self.num_kernels, self.kernel_dim)
+        l1 = jnp.sum(jnp.abs(m[:, None] - m[None, :]), axis=-1)  # (N, N, B)
+        c = jnp.exp(-l1) * (1.0 - jnp.eye(f.shape[0], dtype=l1.dtype))[:, :, None]
+        return jnp.sum(c, axis=1)
+
+
+def minibatch_stddev(x: jax.Array, group_size: int = 4, epsilon: float = 1e-8) -> jax.Array:
+    """The minibatch standard deviation statistic (Karras et al. 2018, arXiv 1710.10196, sec. 3).
+
+    The batch (N, ...) is split into groups of ``min(group_size, N)`` samples (sample i in
+    group i mod N / G, as in the ProGAN code); within a group the standard deviation of every
+    feature at every position, sqrt(Var + epsilon), is averaged over features and positions to
+    one number per group. Returns it per sample, shape (N,): 0 (sqrt(epsilon)) for a group of
+    identical samples, large for a diverse one.
+    """
+    n = x.shape[0]
+    g = min(group_size, n)
+    if n % g:
+        raise ValueError(f"minibatch stddev: a batch of {n} does not split into groups of {g}")
+    y = x.astype(jnp.float32).reshape(g, n // g, -1)
+    std = jnp.sqrt(jnp.var(y, axis=0) + epsilon)  # (N / G, features)
+    return jnp.tile(jnp.mean(std, axis=-1), g)  # sample i gets group i mod (N / G)
+
+
+def append_features(x: jax.Array, extra: jax.Array) -> jax.Array:
+    """Append per-sample features ``extra`` (N, K) to ``x``: to the features of (N, D) inputs,
+    as K constant maps to the channels of (N, H, W, C) ones (as ``concat_labels`` does)."""
+    extra = extra.astype(x.dtype)
+    if x.ndim == 4:
+        extra = jnp.broadcast_to(extra[:, None, None, :], (*x.shape[:3], extra.shape[-1]))
+    return jnp.concatenate([x, extra], axis=-1)
+
+
+class MinibatchFeatures(nn.Module):
+    """The critic's minibatch layers on its last hidden features: ``x`` with the minibatch
+    discrimination outputs (``discrimination`` kernels of ``kernel_dim``; 0: off) and the
+    minibatch stddev (groups of ``stddev_group``; 0: off) appended. Identity when both are off."""
+
+    discrimination: int = 0
+    kernel_dim: int = 5
+    stddev_group: int = 0
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        extra = []
+        if self.discrimination:
+            mbd = MinibatchDiscrimination(
+                self.discrimination, self.kernel_dim, dtype=self.dtype, name="discrimination"
+            )
+            extra.append(mbd(x))
+        if self.stddev_group:
+            extra.append(minibatch_stddev(x, self.stddev_group)[:, None])
+        return append_features(x, jnp.concatenate(extra, axis=-1)) if extra else x
+
+
+class VirtualBatchNorm(nn.Module):
+    """Virtual batch normalisation (Salimans et al. 2016, arXiv 1606.03498, section 3.5).
+
+    The input's first ``reference_size`` rows are the activations of a fixed reference batch,
+    the rest those of the samples. The reference rows are normalised with the reference batch's
+    statistics (mean and variance over its samples and, for images, positions, per channel);
+    every other sample x with the statistics of the reference batch plus x itself, weights
+    R / (R + 1) and 1 / (R + 1) (as TF-GAN's ``VBN``), so no sample depends on the others of its
+    batch. Then a learned scale and shift per channel, as BatchNorm. There is no running
+    average: training and inference compute the same function.
+    """
+
+    reference_size: int
+    epsilon: float = 1e-5
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        r = self.reference_size
+        features = x.shape[-1]
+        xf = x.astype(jnp.float32)
+        axes = tuple(range(1, x.ndim - 1))  # positions (none for (N, D) inputs)
+        ref = xf[:r]
+        ref_mean = jnp.mean(ref, axis=(0, *axes))
+        ref_sq = jnp.mean(jnp.square(ref), axis=(0, *axes))
+        own_mean = jnp.mean(xf, axis=axes, keepdims=True)
+        own_sq = jnp.mean(jnp.square(xf), axis=axes, keepdims=True)
+        w = 1.0 / (r + 1)
+        is_ref = (jnp.arange(x.shape[0]) < r).reshape((-1,) + (1,) * (x.ndim - 1))
+        mean = jnp.where(is_ref, ref_mean, w * own_mean + (1 - w) * ref_mean)
+        sq = jnp.where(is_ref, ref_sq, w * own_sq + (1 - w) * ref_sq)
+        var = jnp.maximum(sq - jnp.square(mean), 0.0)
+        scale = self.param("scale", nn.initializers.ones, (features,), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros, (features,), jnp.float32)
+        y = (xf - mean) * jax.lax.rsqrt(var + self.epsilon) * scale + bias
+        return y.astype(x.dtype if self.dtype is None else self.dtype)

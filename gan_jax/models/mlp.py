@@ -12,6 +12,8 @@ over whatever number of logits they get, so the steps need no change. ``pac = 1`
 
 With ``num_classes > 0`` the networks are conditional by concatenation (Mirza & Osindero 2014):
 the one-hot label is appended to z in G and to each sample in D (before packing).
+``minibatch_discrimination`` / ``minibatch_stddev`` append minibatch features (Salimans et al.
+2016; Karras et al. 2018) to the last hidden layer of ``MLPDiscriminator`` (per pack).
 ``spectral_norm`` wraps every layer of ``MLPDiscriminator`` in spectral normalisation (Miyato et
 al. 2018). ``dtype`` is the compute dtype (``model.dtype``); parameters stay float32 and the
 outputs are float32.
@@ -26,7 +28,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models.layers import concat_labels, norm_layer, spectral_norm
+from gan_jax.models.layers import MinibatchFeatures, concat_labels, norm_layer, spectral_norm
 
 
 def _kernel_init(init_std: float | None) -> nn.initializers.Initializer:
@@ -85,6 +87,10 @@ class MLPDiscriminator(nn.Module):
     num_classes: int = 0
     spectral_norm: bool = False
     dtype: Any = None  # compute dtype; parameters stay float32, the logits are float32
+    # Minibatch layers on the last hidden layer (gan_jax.models.layers; 0: off).
+    minibatch_discrimination: int = 0
+    minibatch_kernel_dim: int = 5
+    minibatch_stddev: int = 0
 
     @nn.compact
     def __call__(
@@ -98,6 +104,13 @@ class MLPDiscriminator(nn.Module):
             x = spectral_norm(dense, sn, name=f"sn{i}")(x, train)
             x = norm_layer(self.norm, train, name=f"norm{i}", dtype=dtype)(x)
             x = nn.leaky_relu(x, 0.2)
+        x = MinibatchFeatures(
+            self.minibatch_discrimination,
+            self.minibatch_kernel_dim,
+            self.minibatch_stddev,
+            dtype=dtype,
+            name="minibatch",
+        )(x)
         out = spectral_norm(nn.Dense(1, name="out", dtype=dtype), sn, name="sn_out")(x, train)
         return out[:, 0].astype(jnp.float32)
 
