@@ -24,6 +24,7 @@ from gan_jax.games import GAMES
 
 # A recipe per game, shrunk to train in a second or two (a new game adds its line here).
 TINY = {
+    "bigan": ("bigan", {"model.width": 8, "model.z_dim": 8, "game.hidden": 16}),
     "classic": ("nsgan", {"model.width": 8, "model.z_dim": 8}),
     "infogan": (
         "infogan",
@@ -33,6 +34,8 @@ TINY = {
         "cyclegan",
         {"game.g_width": 4, "game.g_blocks": 1, "game.d_width": 4, "game.pool_size": 12},
     ),
+    "cogan": ("cogan", {"model.width": 8, "model.z_dim": 8, "game.headline_samples": 40}),
+    "vaegan": ("vaegan", {"model.width": 8, "model.z_dim": 8}),
 }
 
 
