@@ -24,6 +24,7 @@ from gan_jax.games import GAMES
 
 # A recipe per game, shrunk to train in a second or two (a new game adds its line here).
 TINY = {
+    "bigan": ("bigan", {"model.width": 8, "model.z_dim": 8, "game.hidden": 16}),
     "classic": ("nsgan", {"model.width": 8, "model.z_dim": 8}),
     "infogan": (
         "infogan",
@@ -75,6 +76,8 @@ TINY = {
             "game.z_dim": 8,
         },
     ),
+    "cogan": ("cogan", {"model.width": 8, "model.z_dim": 8, "game.headline_samples": 40}),
+    "vaegan": ("vaegan", {"model.width": 8, "model.z_dim": 8}),
 }
 
 

@@ -11,10 +11,14 @@ Each game is one module (``gan_jax.steps`` says what a game declares) with
 
 Adding a GAN variant is its module, its recipe in configs/ and a line here.
 
+- ``bigan``: BiGAN (Donahue et al. 2016) and ALI (Dumoulin et al. 2016): an encoder E, a critic
+  on (x, z) pairs; headline: a linear probe of E(x) and the class preservation of G(E(x)).
 - ``classic``: one G, one D, any objective and penalty of ``gan_jax.losses`` (the default).
 - ``acgan``: AC-GAN (Odena et al. 2017): a class-conditional G and a critic with an auxiliary
   classifier, the class log-likelihood in both losses; headline ``class_agreement`` and
   per-class diversity.
+- ``cogan``: CoGAN (Liu & Tuzel 2016): two GANs sharing G's first and D's last layers learn a
+  joint distribution of two domains without pairs; headline: same-digit, transform pairs.
 - ``cyclegan``: unpaired image-to-image translation, two generators and two PatchGAN critics
   (Zhu et al. 2017).
 - ``ssgan``: SSGAN (Chen et al. 2019): a rotation-prediction head on the critic, its loss on
@@ -34,6 +38,8 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   pairs; headline ``test_error`` of C.
 - ``improved``: "ImprovedDCGAN" (Salimans et al. 2016): feature matching in G's loss and
   historical averaging of both players' parameters, on the DCGAN critic's features.
+- ``vaegan``: VAE-GAN (Larsen et al. 2016): a Gaussian encoder, the generator as its decoder, the
+  reconstruction error in the critic's feature space; headline: the reconstructions' classes.
 """
 
 from __future__ import annotations
@@ -45,7 +51,9 @@ import ml_collections
 from gan_jax.games import (
     acgan,
     began,
+    bigan,
     classic,
+    cogan,
     cyclegan,
     ebgan,
     improved,
@@ -54,19 +62,23 @@ from gan_jax.games import (
     semisupervised,
     ssgan,
     triplegan,
+    vaegan,
 )
 
 GAMES: dict[str, ModuleType] = {
     "classic": classic,
-    "acgan": acgan,
-    "cyclegan": cyclegan,
     "infogan": infogan,
-    "ebgan": ebgan,
-    "began": began,
-    "semisupervised": semisupervised,
-    "triplegan": triplegan,
+    "cyclegan": cyclegan,
+    "acgan": acgan,
     "ssgan": ssgan,
     "s3gan": s3gan,
+    "semisupervised": semisupervised,
+    "triplegan": triplegan,
+    "bigan": bigan,
+    "vaegan": vaegan,
+    "cogan": cogan,
+    "ebgan": ebgan,
+    "began": began,
     "improved": improved,
 }
 

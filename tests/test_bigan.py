@@ -1,0 +1,182 @@
+"""BiGAN / ALI (gan_jax/games/bigan.py): the pair losses on constructed inputs, the probes, the
+networks, config checks and a tiny run end to end with its headline."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from conftest import load_config
+
+from gan_jax import runs, steps, train
+from gan_jax.errors import ConfigError
+from gan_jax.games import GAMES, bigan
+from gan_jax.losses import get_objective
+
+
+def tiny_config(preset=None, steps_: int = 2, **overrides):
+    cfg = load_config("bigan", preset, **overrides)
+    cfg.model.width, cfg.model.z_dim, cfg.game.hidden = 8, 8, 16
+    cfg.train.steps, cfg.train.log_every, cfg.train.sample_every = steps_, 1, 0
+    cfg.train.batch_size = 8
+    cfg.eval.num_samples, cfg.eval.every_steps, cfg.eval.at_start = 64, 0, False
+    cfg.checkpoint.every_steps = steps_
+    return cfg
+
+
+class StubContext:
+    """Fixed functions in place of the networks (steps.Context's API)."""
+
+    def __init__(self, nets):
+        self.nets = nets
+
+    def __call__(self, name, *inputs, train):
+        return self.nets[name](*inputs)
+
+    def normal(self, key, shape):
+        return jax.random.normal(key, shape)
+
+
+def stub_nets(gaussian: bool):
+    # G(z) = 0.5 everywhere; E(x) = mean pixel per dimension; D(x, z) = mean(x) + mean(z).
+    def encoder(x):
+        m = jnp.mean(x, axis=(1, 2, 3))[:, None] * jnp.ones((1, 3))
+        return (m, jnp.full_like(m, -50.0)) if gaussian else m  # sigma ~ 0: the sample is mu
+
+    return {
+        "g": lambda z, labels: jnp.full((z.shape[0], 4, 4, 1), 0.5),
+        "e": encoder,
+        "d": lambda x, z: jnp.mean(x, axis=(1, 2, 3)) + jnp.mean(z, axis=1),
+    }
+
+
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_pair_losses_closed_form(gaussian):
+    """D sees real pairs (x, E(x)) and fake pairs (G(z), z); G and E the labels swapped."""
+    x = jnp.full((4, 4, 4, 1), 1.0)
+    key = jax.random.key(3)
+    z = jax.random.normal(jax.random.split(key)[0], (4, 3))
+    real = jnp.full((4,), 2.0)  # mean(x) + mean(E(x)) = 1 + 1
+    fake = 0.5 + jnp.mean(z, axis=1)
+    obj = get_objective({"name": "non_saturating", "penalty": "none"})
+    kw = dict(objective=obj, z_dim=3, gaussian=gaussian)
+    ctx = StubContext(stub_nets(gaussian))
+    loss, terms = bigan.critic_loss(ctx, {"x": x}, key, **kw)
+    expected_d = jnp.mean(jax.nn.softplus(-real)) + jnp.mean(jax.nn.softplus(fake))
+    np.testing.assert_allclose(loss, expected_d, rtol=1e-5)
+    np.testing.assert_allclose(terms["real_score"], 2.0, rtol=1e-5)
+    loss, terms = bigan.generator_encoder_loss(ctx, {"x": x}, key, **kw)
+    # Inverted labels: -log D(G(z), z) - log(1 - D(x, E(x))).
+    fake_pairs = jnp.mean(jax.nn.softplus(-fake))
+    real_pairs = jnp.mean(jax.nn.softplus(real))
+    np.testing.assert_allclose(terms["fake_pairs"], fake_pairs, rtol=1e-5)
+    np.testing.assert_allclose(terms["real_pairs"], real_pairs, rtol=1e-5)
+    np.testing.assert_allclose(loss, fake_pairs + real_pairs, rtol=1e-5)
+
+
+def test_the_gaussian_encoder_samples_by_reparameterisation():
+    mean, log_std = jnp.array([[1.0, -2.0]]), jnp.log(jnp.array([[0.5, 3.0]]))
+    eps = jnp.array([[2.0, -1.0]])
+    np.testing.assert_allclose(bigan.reparameterize(mean, log_std, eps), [[2.0, -5.0]], rtol=1e-6)
+    # Its gradient reaches mu and sigma: d z / d log sigma = sigma * eps.
+    g = jax.grad(lambda s: bigan.reparameterize(mean, s, eps).sum())(log_std)
+    np.testing.assert_allclose(g, [[1.0, -3.0]], rtol=1e-6)
+
+
+def test_probes_on_constructed_features():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 40)
+    train_idx, test_idx = np.arange(0, 120, 2), np.arange(1, 120, 2)
+    # Class means far apart: both probes are perfect; pure noise: about chance.
+    separable = np.eye(3)[labels] * 10 + rng.normal(size=(120, 3))
+    assert bigan.linear_probe(separable, labels, train_idx, test_idx) == 1.0
+    assert bigan.nearest_neighbour(separable, labels, train_idx, test_idx) == 1.0
+    noise = rng.normal(size=(120, 5))
+    assert bigan.linear_probe(noise, labels, train_idx, test_idx) < 0.6
+    # 1-NN on a constructed case: each test point sits next to a training point of its class.
+    feats = np.array([[0.0], [0.1], [5.0], [5.1]])
+    lab = np.array([0, 0, 1, 1])
+    assert bigan.nearest_neighbour(feats, lab, np.array([0, 2]), np.array([1, 3])) == 1.0
+
+
+@pytest.mark.parametrize("gaussian", [False, True])
+def test_encoder_and_joint_critic_shapes(gaussian):
+    enc = bigan.Encoder(width=8, z_dim=5, gaussian=gaussian)
+    x = jnp.zeros((3, 16, 16, 1))
+    variables = enc.init(jax.random.key(0), x, train=False)
+    out = enc.apply(variables, x, train=False)
+    if gaussian:
+        assert out[0].shape == out[1].shape == (3, 5)
+    else:
+        assert out.shape == (3, 5)
+    critic = bigan.JointCritic(width=8, hidden=16)
+    z = jnp.zeros((3, 5))
+    v = critic.init(jax.random.key(0), x, z, train=False)
+    assert critic.apply(v, x, z, train=False).shape == (3,)
+    # The critic reads z: changing it changes the score.
+    a = critic.apply(v, x, z, train=False)
+    b = critic.apply(v, x, z + 1.0, train=False)
+    assert not np.allclose(a, b)
+
+
+def test_game_players_update_g_and_e_together():
+    run = runs.build_run(tiny_config())
+    assert [(p.name, p.updates) for p in run.game.players] == [("d", ("d",)), ("g", ("g", "e"))]
+    state = jax.jit(run.init_state)(jax.random.key(0))
+    new, metrics = steps.make_train_step(run.game)(
+        jax.tree.map(jnp.copy, state), run.sample_batches(run.data_key(), 0)
+    )
+    for name in ("g", "e", "d"):
+        before, after = (
+            jax.tree.leaves(state.nets[name].params),
+            jax.tree.leaves(new.nets[name].params),
+        )
+        assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True)), name
+    assert {"d/real", "d/fake", "g/fake_pairs", "g/real_pairs"} <= set(metrics)
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [
+        ("game.encoder", "flow"),
+        ("game.hidden", 0),
+        ("objective.name", "wasserstein"),
+        ("objective.penalty", "r1"),
+        ("model.name", "resnet"),
+        ("model.num_classes", 10),
+        ("train.d_steps", 2),
+    ],
+)
+def test_bad_values_are_one_config_error_naming_the_key(key, value):
+    cfg = load_config("bigan", **{key: value})
+    with pytest.raises(ConfigError) as info:
+        runs.build_run(cfg)
+    assert info.value.key == key
+
+
+def test_a_recipe_without_the_encoder_optimiser_is_refused():
+    cfg = load_config("bigan")
+    del cfg.optim["e"]
+    with pytest.raises(ConfigError, match="optim"):
+        runs.build_run(cfg)
+
+
+def test_the_recipes_are_the_registered_game():
+    assert GAMES["bigan"] is bigan
+    assert load_config("bigan").game.encoder == "deterministic"
+    assert load_config("bigan", "ali").game.encoder == "gaussian"
+    with pytest.raises(ValueError, match="presets"):
+        load_config("bigan", "vae")
+
+
+def test_tiny_ali_run_end_to_end_reports_the_headline(tmp_path):
+    train.train_and_evaluate(tiny_config("ali"), tmp_path)
+    record = json.loads((tmp_path / "eval.json").read_text())
+    for name in ("probe_accuracy", "probe_accuracy_untrained", "nn_accuracy", "class_preservation"):
+        assert 0.0 <= record[f"headline/{name}"] <= 1.0
+    # Pixels are a fixed baseline: the probe of sklearn's digits at 16x16 is well above chance.
+    assert record["headline/probe_accuracy_pixels"] > 0.9
+    assert np.isfinite(record["frechet_distance"])
