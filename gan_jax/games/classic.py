@@ -31,6 +31,7 @@ from gan_jax import steps
 from gan_jax.data import Dataset
 from gan_jax.losses import Objective, get_objective
 from gan_jax.models import MODELS
+from gan_jax.regularizers import Regularizer, from_config
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
 # The dataset kinds it trains on (data.DatasetEntry.kind).
@@ -84,13 +85,18 @@ def critic_loss(
     objective: Objective,
     latent: Latent,
     extra_terms: Callable[[Context, Any, dict], tuple[jax.Array, dict]] | None = None,
+    regularizer: Regularizer | None = None,
 ) -> steps.LossOut:
-    """The classic critic loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term."""
+    """The classic critic loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term,
+    ``regularizer`` augments the critic's inputs and adds its terms (gan_jax/regularizers.py)."""
     real = batch["x"]
     key_gp = jax.random.split(key)[1]
     g_inputs, fake_labels, extra = latent.draw(ctx, key, real.shape[0])
     fake = jax.lax.stop_gradient(ctx("g", *g_inputs, train=True))
     chex.assert_equal_shape([real, fake])
+    if regularizer is not None:
+        real = regularizer.augmented(ctx, key, real, real=True)
+        fake = regularizer.augmented(ctx, key, fake, real=False)
     labels = real_labels(batch, latent.num_classes)
     real_out = ctx("d", real, labels, train=True)
     fake_out = ctx("d", fake, fake_labels, train=True)
@@ -99,6 +105,12 @@ def critic_loss(
         critic = lambda x: score(ctx("d", x, labels, train=False))
         penalty, pterms = objective.penalty(critic, real, fake, key_gp)
         loss, terms = loss + penalty, {**terms, **pterms}
+    if regularizer is not None:
+        critic = lambda x, y: score(ctx("d", x, y, train=True))
+        more, more_terms = regularizer.critic_terms(
+            ctx, key, critic, (real, labels), (fake, fake_labels), score(real_out), score(fake_out)
+        )
+        loss, terms = loss + more, {**terms, **more_terms}
     return with_extra_terms(loss, terms, extra_terms, ctx, fake_out, extra)
 
 
@@ -110,12 +122,18 @@ def generator_loss(
     objective: Objective,
     latent: Latent,
     extra_terms: Callable[[Context, Any, dict], tuple[jax.Array, dict]] | None = None,
+    regularizer: Regularizer | None = None,
 ) -> steps.LossOut:
-    """The classic generator loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term."""
+    """The classic generator loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term,
+    ``regularizer`` augments what the critic sees (DiffAugment: G's gradient passes through T)."""
     real = batch["x"]
     g_inputs, fake_labels, extra = latent.draw(ctx, key, real.shape[0])
+    if regularizer is not None:
+        real = regularizer.augmented(ctx, key, real, real=True)
     real_out = ctx("d", real, real_labels(batch, latent.num_classes), train=True)
     fake = ctx("g", *g_inputs, train=True)
+    if regularizer is not None:
+        fake = regularizer.augmented(ctx, key, fake, real=False)
     fake_out = ctx("d", fake, fake_labels, train=True)
     loss, terms = objective.g_loss(score(real_out), score(fake_out))
     return with_extra_terms(loss, terms, extra_terms, ctx, fake_out, extra)
@@ -169,7 +187,8 @@ def players(config, objective: Objective, critic, generator) -> tuple[Player, Pl
 def build(config, dataset: Dataset) -> Game:
     objective = get_objective(config.objective)
     latent = Latent(config.model.z_dim, int(config.model.num_classes))
-    bound = dict(objective=objective, latent=latent)
+    regularizer = from_config(config)
+    bound = dict(objective=objective, latent=latent, regularizer=regularizer)
 
     def generate(state, inputs):
         return steps.apply(state, "g", inputs["z"], inputs.get("label"))
@@ -191,5 +210,6 @@ def build(config, dataset: Dataset) -> Game:
         ),
         generate=generate,
         eval_inputs=eval_inputs,
+        init_aux=dict if regularizer is None else regularizer.init_aux,
         ema_decay=float(config.model.g_ema_decay),
     )
