@@ -11,7 +11,19 @@ Recipe files call `get_config(arg)` here and override only what differs.
 
 import ml_collections
 
-from gan_jax import data, evaluation, games, losses, models, optim, schema, validation, xla_cpu
+from gan_jax import (
+    augment,
+    data,
+    evaluation,
+    games,
+    losses,
+    models,
+    optim,
+    regularizers,
+    schema,
+    validation,
+    xla_cpu,
+)
 
 PRESETS = ("digits", "mnist5k", "ring8", "grid25", "mnist", "fashion_mnist", "cifar10", "celeba64")
 # TFDS presets: preset -> (data.name, data.resolution, model.width, train.steps).
@@ -31,14 +43,18 @@ def get_config(arg=None):
     """The shared base. Every block starts from the defaults its owner declares, with the key
     documentation beside them (gan_jax/schema.py): the game (gan_jax/games/), the objective and
     its penalty (gan_jax/losses.py), the data (gan_jax/data.py), the model family
-    (gan_jax/models/), the optimisers (gan_jax/optim.py), the extractor (gan_jax/evaluation.py)
-    and the trainer's own keys (gan_jax/validation.py, gan_jax/xla_cpu.py)."""
+    (gan_jax/models/), the critic's augmentations and regularisers (gan_jax/augment.py,
+    gan_jax/regularizers.py), the optimisers (gan_jax/optim.py), the extractor
+    (gan_jax/evaluation.py) and the trainer's own keys (gan_jax/validation.py,
+    gan_jax/xla_cpu.py)."""
     c = ml_collections.ConfigDict()
     c.seed = 0
     c.game = games.defaults("classic")  # one G, one D, trained with the objective below
     c.objective = losses.default_block()  # non_saturating, no penalty
     c.data = data.default_block()  # the embedded digits at 16x16
     c.model = models.default_block()  # DCGAN, width 32, z_dim 64, BatchNorm
+    c.augment = augment.default_block()  # no augmentation of the critic's inputs
+    c.regularizer = regularizers.default_block()  # no LeCam, no bCR
     c.optim = ml_collections.ConfigDict()
     c.optim.g = optim.default_block()  # Adam, lr 2e-4, betas 0.5 / 0.999, constant
     c.optim.d = optim.default_block()

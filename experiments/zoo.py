@@ -5,13 +5,15 @@
 The rows come from the registries, so a new variant appears here by registering: every game
 module of ``gan_jax.games.GAMES`` with a ``RECIPE`` (InfoGAN, CycleGAN, ...), every objective of
 ``gan_jax.losses.OBJECTIVES`` and every model family of ``gan_jax.models.MODELS`` with a
-``recipe``. Each row trains ``configs/<recipe>.py`` at its defaults (seed 0; ``--steps``
-overrides the budget, and the table says which budget ran) through the command line
-(``python -m gan_jax.main``), then reads the run's eval.json: Frechet distance, KID, precision,
-recall and the classes holding >= 3% of the samples on the digits classifier's features; modes
-and high-quality fraction on the 2D mixtures; and the variant's own headline measures
-(``headline/*``: InfoGAN's code accuracy, CycleGAN's class preservation). CPU seconds are the
-training process's user + system time (compilation and evaluations included).
+``recipe``, and every critic regulariser of ``gan_jax.regularizers.RECIPES`` (DiffAugment, ADA:
+their rows train on a tenth of the digits, the dataset column says so). Each row trains
+``configs/<recipe>.py`` at its defaults (seed 0; ``--steps`` overrides the budget, and the table
+says which budget ran) through the command line (``python -m gan_jax.main``), then reads the
+run's eval.json: Frechet distance, KID, precision, recall and the classes holding >= 3% of the
+samples on the digits classifier's features; modes and high-quality fraction on the 2D mixtures;
+and the variant's own headline measures (``headline/*``: InfoGAN's code accuracy, CycleGAN's
+class preservation). CPU seconds are the training process's user + system time (compilation
+and evaluations included).
 
 Results accumulate in experiments/results/zoo.json (one entry per row, rewritten when a row is
 trained again), and experiments/results/zoo.md is rewritten from all of them, so rows can be
@@ -31,7 +33,7 @@ import sys
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from gan_jax import games, losses, models  # noqa: E402
+from gan_jax import games, losses, models, regularizers  # noqa: E402
 
 RESULTS = REPO / "experiments" / "results"
 
@@ -52,6 +54,8 @@ def registered_rows() -> dict[str, dict]:
     for name, family in models.MODELS.items():
         if family.recipe:
             rows[family.recipe] = {"variant": name, "kind": "model", "paper": family.paper}
+    for name, (paper, recipe) in regularizers.RECIPES.items():
+        rows[recipe] = {"variant": name, "kind": "regularizer", "paper": paper}
     return rows
 
 
@@ -85,7 +89,9 @@ def train_row(recipe: str, workdir: pathlib.Path, steps: int | None, seed: int) 
     points = config.data.name in ("ring8", "grid25")
     return {
         "recipe": recipe,
-        "dataset": config.data.name + ("" if points else f" {config.data.resolution}px"),
+        "dataset": config.data.name
+        + ("" if points else f" {config.data.resolution}px")
+        + (f" ({config.data.num_examples} images)" if config.data.get("num_examples") else ""),
         "steps": budget,
         "default_steps": config.train.steps,
         "seed": seed,

@@ -17,6 +17,10 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
   pixels 0..255 scaled to [-1, 1] and bilinearly resized to ``data.resolution`` (32 by default:
   the DCGANs' resolutions are 16, 32 and 64, and 32 is what the TFDS MNIST preset uses). Batches
   draw distinct images as for digits.
+- ``data.num_examples = N > 0`` (digits, mnist5k) trains on a *fixed subset* of N images: the
+  first N of a permutation drawn once (``SUBSET_SEED``, the same subset for every run seed), for
+  the limited-data studies (gan_jax/regularizers.py). Evaluation still compares with every image
+  of the dataset (gan_jax.evaluation). 0 (the default) trains on all of them.
 - ``digits_unpaired``: two unpaired image domains for translation (CycleGAN): A = the digits,
   B = the digits transformed by ``data.domain_b`` (``DOMAIN_TRANSFORMS``: 'invert', -x, the
   default; 'rot90'), from disjoint halves of the 1797 digits, so no image has its pair in the
@@ -68,6 +72,8 @@ class Dataset:
       modes: (K, D) mixture means for the 2D datasets, else None.
       mode_std: the mixture components' standard deviation, else None.
       host: the file-backed source of a host dataset (read through grain), else None.
+      subset: the number of images trained on when a fixed subset of an embedded dataset
+        (``data.num_examples``), else 0 (all).
     """
 
     name: str
@@ -77,6 +83,7 @@ class Dataset:
     modes: np.ndarray | None = dataclasses.field(default=None, repr=False)
     mode_std: float | None = None
     host: HostSource | None = dataclasses.field(default=None, repr=False)
+    subset: int = 0
 
     @property
     def is_image(self) -> bool:
@@ -169,8 +176,27 @@ def mnist5k_arrays(resolution: int = 32) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(np.asarray(resized), -1.0, 1.0), table[:, 784].astype(np.int32)
 
 
-def embedded_images(name: str, images_np: np.ndarray, labels_np: np.ndarray) -> Dataset:
-    """A dataset over a fixed array of images; each batch draws distinct images at random."""
+# The permutation that picks a fixed subset of an embedded image dataset (data.num_examples).
+SUBSET_SEED = 0
+# Images in each embedded image dataset (data.num_examples may not exceed them).
+EMBEDDED_SIZES = {"digits": 1797, "mnist5k": 5000}
+
+
+def subset_indices(n: int, num_examples: int) -> np.ndarray:
+    """The sorted indices of the fixed subset of ``num_examples`` of ``n`` images (0: all)."""
+    if num_examples == 0:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(SUBSET_SEED).permutation(n)[:num_examples])
+
+
+def embedded_images(
+    name: str, images_np: np.ndarray, labels_np: np.ndarray, num_examples: int = 0
+) -> Dataset:
+    """A dataset over a fixed array of images (or its fixed subset of ``num_examples``); each
+    batch draws distinct images at random."""
+    num_classes = int(labels_np.max()) + 1
+    idx = subset_indices(images_np.shape[0], num_examples)
+    images_np, labels_np = images_np[idx], labels_np[idx]
     n = images_np.shape[0]
 
     def sample(key: jax.Array, batch_size: int) -> Batch:
@@ -178,15 +204,15 @@ def embedded_images(name: str, images_np: np.ndarray, labels_np: np.ndarray) -> 
         idx = jax.random.choice(key, n, (batch_size,), replace=batch_size > n)
         return {"x": images[idx], "label": labels[idx]}
 
-    return Dataset(name, images_np.shape[1:], sample, int(labels_np.max()) + 1)
+    return Dataset(name, images_np.shape[1:], sample, num_classes, subset=num_examples)
 
 
-def digits(resolution: int = 16) -> Dataset:
-    return embedded_images("digits", *digits_arrays(resolution))
+def digits(resolution: int = 16, num_examples: int = 0) -> Dataset:
+    return embedded_images("digits", *digits_arrays(resolution), num_examples)
 
 
-def mnist5k(resolution: int = 32) -> Dataset:
-    return embedded_images("mnist5k", *mnist5k_arrays(resolution))
+def mnist5k(resolution: int = 32, num_examples: int = 0) -> Dataset:
+    return embedded_images("mnist5k", *mnist5k_arrays(resolution), num_examples)
 
 
 # Embedded image datasets with a classifier extractor (gan_jax.classifier): name -> arrays.
@@ -366,7 +392,24 @@ _NUM_POINTS = schema.non_negative_int(
 _RESOLUTION = schema.positive_int(16, "image side in pixels (images are resized to it)")
 
 
+_NUM_EXAMPLES = schema.non_negative_int(
+    0, "train on a fixed subset of this many images (evaluation: against all); 0: all"
+)
+
+
+def _check_subset(config) -> None:
+    name, k = (
+        config.data.name,
+        schema.value(config.data, {"num_examples": _NUM_EXAMPLES}, "num_examples"),
+    )
+    if k > EMBEDDED_SIZES[name]:
+        raise ConfigError(
+            "data.num_examples", k, f"0 (all) or at most {EMBEDDED_SIZES[name]}, the size of {name}"
+        )
+
+
 def _check_digits_batch(config) -> None:
+    _check_subset(config)
     if config.train.batch_size * config.train.d_steps > 1797:
         raise ConfigError(
             "train.batch_size",
@@ -388,15 +431,16 @@ DATASETS: dict[str, DatasetEntry] = {
         "points",
     ),
     "digits": DatasetEntry(
-        lambda cfg: digits(cfg["resolution"]),
-        {"resolution": _RESOLUTION},
+        lambda cfg: digits(cfg["resolution"], cfg["num_examples"]),
+        {"resolution": _RESOLUTION, "num_examples": _NUM_EXAMPLES},
         "images",
         check=_check_digits_batch,
     ),
     "mnist5k": DatasetEntry(
-        lambda cfg: mnist5k(cfg["resolution"]),
-        {"resolution": _RESOLUTION},
+        lambda cfg: mnist5k(cfg["resolution"], cfg["num_examples"]),
+        {"resolution": _RESOLUTION, "num_examples": _NUM_EXAMPLES},
         "images",
+        check=_check_subset,
     ),
     "digits_unpaired": DatasetEntry(
         lambda cfg: digits_unpaired(cfg["resolution"], cfg["domain_b"]),
@@ -451,6 +495,11 @@ def check(config) -> None:
     """ConfigError on a bad ``data.*`` value: the name, the keys its dataset reads."""
     dataset = entry(config.data.name)
     schema.check_block("data", config.data, dataset.keys)
+    subset = config.data.get("num_examples", 0)
+    if "num_examples" not in dataset.keys and subset != 0:
+        raise ConfigError(
+            "data.num_examples", subset, f"0 with data.name={config.data.name!r} (digits, mnist5k)"
+        )
     if dataset.check is not None:
         dataset.check(config)
 

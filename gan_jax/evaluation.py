@@ -227,8 +227,10 @@ def classifier_embedding(dataset: Dataset, cache_dir: str | None = None) -> Embe
     protocol = {
         **clf.protocol,
         "real_samples": int(len(real_features)),
-        "real_split": f"all {len(real_features)} images of {dataset.name} (the GAN's training "
-        "data)",
+        "real_split": f"all {len(real_features)} images of {dataset.name} (the GAN's training data)"
+        if not dataset.subset
+        else f"all {len(real_features)} images of {dataset.name} (the GAN trains on a fixed "
+        f"subset of {dataset.subset}: data.num_examples)",
     }
 
     def embed(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

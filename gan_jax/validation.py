@@ -6,12 +6,13 @@ gan_jax/games/), the objective and its penalty (``objective.*``, losses.py), the
 (``model.*``, models/), the dataset (``data.*``, data.py), each optimiser (``optim.*``,
 optim.py) and the extractor (``eval.*``, evaluation.py). What is left here are the trainer's
 own keys (``train.*``, ``checkpoint.*``, the evaluation schedule) and ``check_combination``:
-the few rules that tie blocks together.
+the few rules that tie blocks together; the classic game's critic regularisers (``augment.*``,
+``regularizer.*``) are checked with their rules by gan_jax/regularizers.py.
 """
 
 from __future__ import annotations
 
-from gan_jax import data, evaluation, losses, models, optim, schema, xla_cpu
+from gan_jax import data, evaluation, losses, models, optim, regularizers, schema, xla_cpu
 from gan_jax.data import Dataset
 from gan_jax.errors import ConfigError
 from gan_jax.games import GAMES
@@ -52,6 +53,7 @@ def validate(config) -> None:
     schema.check_block("eval", config.eval, EVAL_SCHEDULE_KEYS)
     evaluation.check(config.eval)
     check_combination(config)
+    regularizers.check(config)
 
 
 def check_combination(config) -> None:

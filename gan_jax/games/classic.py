@@ -31,6 +31,7 @@ from gan_jax import steps
 from gan_jax.data import Dataset
 from gan_jax.losses import Objective, critic_penalty, get_objective
 from gan_jax.models import MODELS
+from gan_jax.regularizers import Regularizer, from_config
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
 # The dataset kinds it trains on (data.DatasetEntry.kind).
@@ -84,8 +85,10 @@ def critic_loss(
     objective: Objective,
     latent: Latent,
     extra_terms: Callable[[Context, Any, dict], tuple[jax.Array, dict]] | None = None,
+    regularizer: Regularizer | None = None,
 ) -> steps.LossOut:
-    """The classic critic loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term.
+    """The classic critic loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term,
+    ``regularizer`` augments the critic's inputs and adds its terms (gan_jax/regularizers.py).
 
     ``extra`` is the latent's, plus ``fake`` (the generated batch), ``real_out`` (the critic's
     output on the real batch) and ``real_labels`` (its labels, None when unconditional): AC-GAN
@@ -96,6 +99,9 @@ def critic_loss(
     g_inputs, fake_labels, extra = latent.draw(ctx, key, real.shape[0])
     fake = jax.lax.stop_gradient(ctx("g", *g_inputs, train=True))
     chex.assert_equal_shape([real, fake])
+    if regularizer is not None:
+        real = regularizer.augmented(ctx, key, real, real=True)
+        fake = regularizer.augmented(ctx, key, fake, real=False)
     labels = real_labels(batch, latent.num_classes)
     real_out = ctx("d", real, labels, train=True)
     fake_out = ctx("d", fake, fake_labels, train=True)
@@ -105,6 +111,12 @@ def critic_loss(
         critic = lambda x: score(ctx("d", x, labels, train=False))
         penalty, pterms = critic_penalty(objective, critic, real, fake, key_gp, ctx.counter)
         loss, terms = loss + penalty, {**terms, **pterms}
+    if regularizer is not None:
+        critic = lambda x, y: score(ctx("d", x, y, train=True))
+        more, more_terms = regularizer.critic_terms(
+            ctx, key, critic, (real, labels), (fake, fake_labels), score(real_out), score(fake_out)
+        )
+        loss, terms = loss + more, {**terms, **more_terms}
     return with_extra_terms(loss, terms, extra_terms, ctx, fake_out, extra)
 
 
@@ -116,14 +128,20 @@ def generator_loss(
     objective: Objective,
     latent: Latent,
     extra_terms: Callable[[Context, Any, dict], tuple[jax.Array, dict]] | None = None,
+    regularizer: Regularizer | None = None,
 ) -> steps.LossOut:
     """The classic generator loss; ``extra_terms(ctx, fake_out, extra)`` adds a variant's term
-    (``extra`` as in ``critic_loss``)."""
+    (``extra`` as in ``critic_loss``), ``regularizer`` augments what the critic sees
+    (DiffAugment: G's gradient passes through T)."""
     real = batch["x"]
     g_inputs, fake_labels, extra = latent.draw(ctx, key, real.shape[0])
+    if regularizer is not None:
+        real = regularizer.augmented(ctx, key, real, real=True)
     labels = real_labels(batch, latent.num_classes)
     real_out = ctx("d", real, labels, train=True)
     fake = ctx("g", *g_inputs, train=True)
+    if regularizer is not None:
+        fake = regularizer.augmented(ctx, key, fake, real=False)
     fake_out = ctx("d", fake, fake_labels, train=True)
     loss, terms = objective.g_loss(score(real_out), score(fake_out))
     extra = {**extra, "fake": fake, "real_out": real_out, "real_labels": labels}
@@ -178,7 +196,8 @@ def players(config, objective: Objective, critic, generator) -> tuple[Player, Pl
 def build(config, dataset: Dataset) -> Game:
     objective = get_objective(config.objective)
     latent = Latent(config.model.z_dim, int(config.model.num_classes))
-    bound = dict(objective=objective, latent=latent)
+    regularizer = from_config(config)
+    bound = dict(objective=objective, latent=latent, regularizer=regularizer)
 
     def generate(state, inputs):
         return steps.apply(state, "g", inputs["z"], inputs.get("label"))
@@ -200,5 +219,6 @@ def build(config, dataset: Dataset) -> Game:
         ),
         generate=generate,
         eval_inputs=eval_inputs,
+        init_aux=dict if regularizer is None else regularizer.init_aux,
         ema_decay=float(config.model.g_ema_decay),
     )
