@@ -25,5 +25,7 @@ def get_config(arg=None):
     if variant == "nopt":
         c.game.pt_weight = 0.0
     if c.data.name == "digits":
+        # Seeds 0-1: FD 20.4 +- 2.5, recall 0.69, 10/10 classes; without PT FD 20.6, recall 0.69
+        # (experiments/results/ebgan_digits.md).
         c.train.steps = 3500  # the non-saturating digits recipe's budget (configs/nsgan.py)
     return c

@@ -1,7 +1,8 @@
 """BEGAN's two claims on the 16x16 digits: M_global tracks convergence, gamma trades diversity.
 
     python experiments/began_digits.py [--gammas=0.5,0.3,0.7] [--seeds=0]
-        [--workdir=runs/began_digits] [--steps=N] [--every=500]
+        [--workdir=runs/began_digits] [--steps=N] [--every=500] [--set=key=value ...]
+        [--name=began_digits]
 
 Trains configs/began.py (3500 generator updates, batch 64, gamma, lambda_k 0.001, k_0 = 0) once
 per gamma and seed, evaluating every ``--every`` steps and at step 0 (the untrained G). Each
@@ -18,6 +19,7 @@ began_digits.json.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import pathlib
@@ -42,6 +44,10 @@ flags.DEFINE_string("workdir", "runs/began_digits", "Run directories: <workdir>/
 flags.DEFINE_integer("steps", 0, "Train steps (0: the recipe's 3500).")
 flags.DEFINE_integer("every", 500, "Train steps between evaluations.")
 flags.DEFINE_string("results", str(REPO / "experiments/results"), "Where the outputs go.")
+flags.DEFINE_multi_string(
+    "set", [], "A config override key=value (a Python literal), e.g. --set=game.lambda_k=0.01."
+)
+flags.DEFINE_string("name", "began_digits", "Stem of the results files.")
 FLAGS = flags.FLAGS
 FINAL = ("frechet_distance", "precision", "recall", "classes_min_fraction", "class_kl")
 
@@ -60,6 +66,13 @@ def run_config(gamma: str, seed: int):
     config.eval.every_steps = FLAGS.every
     config.eval.at_start = True
     config.checkpoint.every_steps = config.train.steps
+    for item in FLAGS.set:
+        dotted, _, text = item.partition("=")
+        *parents, leaf = dotted.split(".")
+        node = config
+        for p in parents:
+            node = node[p]
+        node[leaf] = ast.literal_eval(text)
     return config
 
 
@@ -90,7 +103,8 @@ def curves(workdir: pathlib.Path, every: int) -> list[dict]:
 
 def train_run(gamma: str, seed: int) -> dict:
     config = run_config(gamma, seed)
-    workdir = pathlib.Path(FLAGS.workdir) / f"g{gamma}_s{seed}"
+    tag = "".join(f"_{item}" for item in FLAGS.set)
+    workdir = pathlib.Path(FLAGS.workdir) / f"g{gamma}_s{seed}{tag}"
     cost_file = workdir / "began_digits_cost.json"
     cost = json.loads(cost_file.read_text()) if cost_file.is_file() else {}
     cpu0, wall0 = cpu_seconds(), time.perf_counter()
@@ -139,7 +153,11 @@ def main(argv):
         "## BEGAN on the 16x16 digits: M_global against sample quality, and the gamma trade-off",
         "",
         f"Command: `python experiments/began_digits.py --gammas={','.join(FLAGS.gammas)} "
-        f"--seeds={','.join(FLAGS.seeds)}`. Machine: {platform.machine()}, {len(jax.devices())} "
+        f"--seeds={','.join(FLAGS.seeds)}"
+        + "".join(f" --set={item}" for item in FLAGS.set)
+        + (f" --name={FLAGS.name}" if FLAGS.name != "began_digits" else "")
+        + (f" --steps={FLAGS.steps}" if FLAGS.steps else "")
+        + f"`. Machine: {platform.machine()}, {len(jax.devices())} "
         f"{jax.default_backend()} device(s), jax {jax.__version__} (2 cores shared with other "
         f"jobs). configs/began.py: {rows[0]['steps']} generator updates, batch 64, one critic "
         "update each, lambda_k 0.001, k_0 = 0, Adam 2e-4 / 0.5, the autoencoder critic (width "
@@ -178,9 +196,11 @@ def main(argv):
                 f"{e['recall']:.2f} | {e['k']:.4f} |"
             )
     lines.append("")
-    (results / "began_digits.md").write_text("\n".join(lines))
-    (results / "began_digits.json").write_text(json.dumps({"runs": rows}, indent=2) + "\n")
-    print(f"wrote {results / 'began_digits.md'} and began_digits.json")
+    (results / f"{FLAGS.name}.md").write_text("\n".join(lines))
+    (results / f"{FLAGS.name}.json").write_text(
+        json.dumps({"overrides": FLAGS.set, "runs": rows}, indent=2) + "\n"
+    )
+    print(f"wrote {results / FLAGS.name}.md and .json")
 
 
 if __name__ == "__main__":
