@@ -34,7 +34,7 @@ flags.DEFINE_integer("steps", 0, "Train steps of every run (0: VAE-GAN's recipe'
 flags.DEFINE_list(
     "settings",
     ["1:1", "0.01:1", "0.01:10"],
-    "VAE-GAN runs as game.recon_weight:game.kl_weight (the recipe's defaults are 1:1).",
+    "VAE-GAN runs as recon_weight:kl_weight (the game's defaults 1:1, the recipe's 0.01:10).",
 )
 flags.DEFINE_integer("seed", 0, "Seed of both runs.")
 flags.DEFINE_string("workdir", "runs", "Parent of the run directories (resumed if present).")
