@@ -311,3 +311,23 @@ def test_the_recipe_presets():
     assert m.data.name == "mnist5k" and m.data.num_examples == 500 and m.augment.ada
     with pytest.raises(ValueError):
         load_config("diffaugment", "ada,lecam")
+
+
+@pytest.mark.slow  # compiles a double-backward critic step
+def test_diffaugment_composes_with_a_relativistic_objective_and_r1_and_lecam():
+    # R3GAN-like (relativistic pairing + R1) with DiffAugment and LeCam: the penalty is taken at
+    # the augmented images, and every term is finite.
+    cfg = tiny_config(
+        "lecam",
+        **{
+            "objective.name": "relativistic_average",
+            "objective.penalty": "r1",
+            "objective.penalty_weight": 1.0,
+            "model.d_norm": "layer",
+        },
+    )
+    run = runs.build_run(cfg)
+    state = jax.jit(run.init_state)(jax.random.key(0))
+    _, metrics = steps.make_train_step(run.game)(state, run.sample_batches(run.data_key(), 0))
+    assert {"d/lecam", "d/penalty", "d/real_grad_norm"} <= set(metrics)
+    assert all(np.isfinite(float(v)) for v in metrics.values())

@@ -10,7 +10,10 @@ minimises ``objective.g_loss(D(x), D(G(z)))`` with the critic in train mode and 
 discarded; only the relativistic losses read D(x), and for the others XLA drops that pass from
 the compiled step. Conditional critics see real samples with their labels and fakes with the
 labels they were generated from (Mirza & Osindero 2014; Miyato & Koyama 2018), and a penalty's
-critic the real labels. ``model.g_ema_decay > 0`` keeps an EMA of G, which samples.
+critic the real labels. ``model.g_ema_decay > 0`` keeps an EMA of G, which samples. The
+``augment.*`` and ``regularizer.*`` blocks (gan_jax/regularizers.py) transform the critic's
+inputs in both losses (DiffAugment, ADA's p kept in ``State.aux``) and add LeCam's and bCR's
+terms to the critic's loss.
 
 The helpers (``latent``, ``critic_loss``, ``generator_loss``) are the pieces variants with the
 same two players build on (InfoGAN adds a code to the latent and a term to both losses).
