@@ -54,6 +54,7 @@ SHIFT_INVARIANT = (
     "wasserstein_gp",
     "relativistic_average",
     "relativistic_average_ls",
+    "relativistic_pairing",
 )
 
 # The zoo's rows (experiments/zoo.py): the regularisers with a recipe in configs/, by name.
