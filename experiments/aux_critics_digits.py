@@ -161,7 +161,7 @@ def main(argv):
         "shared with other jobs. Every arm is its recipe (`configs/<arm>.py`: DCGAN width 32, "
         "batch 64, non-saturating, Adam 2e-4 / beta1 0.5; the conditional arms with an EMA of G, "
         f"decay 0.99) at the same budget, {FLAGS.steps} steps, one evaluation at the end. "
-        "Mean +- s.e. over the seeds. FD, KID (x1e3), precision, recall: digits CNN features "
+        "Mean +- s.e. over the seeds. FD, KID, precision, recall: digits CNN features "
         "(gan_jax.classifier), 2500 samples of the run's fixed evaluation inputs against all "
         "1797 digits. Class agreement: fraction of "
         f"{FLAGS.per_class} samples per requested class that the CNN labels as that class. "
