@@ -205,7 +205,7 @@ def write(path: pathlib.Path, config, seeds: list[int], results: dict) -> None:
         "labelled_images": len(split.labelled),
         "test_images": len(split.test),
         "batch_size": config.train.batch_size,
-        "classifier": {k: v for k, v in config.game.items() if k in semisupervised.NETWORK_KEYS},
+        "classifier": {k: config.game[k] for k in ("d_hidden", "input_noise", "hidden_noise")},
         "optimizer": config.optim.d.to_dict(),
         "seeds": seeds,
         "machine": f"{platform.machine()}, {jax.device_count()} {jax.default_backend()} device(s)",
