@@ -177,6 +177,14 @@ def main() -> None:
             out.update(seed=seed, cpu_s=cpu_seconds() - cpu, wall_s=time.time() - wall)
             print(f"  test error {out['test_error']:.4f} ({out['cpu_s']:.0f} CPU s)", flush=True)
             runs_.append(out)
+            mean, se = mean_se([r["test_error"] for r in runs_])
+            results[method] = {
+                "steps": config.train.steps,
+                "test_error_mean": mean,
+                "test_error_se": se,
+                "runs": runs_,
+            }
+            write(path, config, seeds, {**stored, **results})  # nothing is lost if stopped
         mean, se = mean_se([r["test_error"] for r in runs_])
         results[method] = {
             "steps": config.train.steps,
@@ -184,7 +192,12 @@ def main() -> None:
             "test_error_se": se,
             "runs": runs_,
         }
+    write(path, config, seeds, results)
+    print(path.with_suffix(".md").read_text())
 
+
+def write(path: pathlib.Path, config, seeds: list[int], results: dict) -> None:
+    """The JSON (setup and results) and the table (.md) of ``results``."""
     split = semisupervised.test_split(config)
     setup = {
         "data": config.data.to_dict(),
@@ -192,15 +205,14 @@ def main() -> None:
         "labelled_images": len(split.labelled),
         "test_images": len(split.test),
         "batch_size": config.train.batch_size,
-        "classifier": {k: v for k, v in config.game.items() if k in semisupervised.NETWORK_KEYS},
+        "classifier": {k: config.game[k] for k in ("d_hidden", "input_noise", "hidden_noise")},
         "optimizer": config.optim.d.to_dict(),
         "seeds": seeds,
         "machine": f"{platform.machine()}, {jax.device_count()} {jax.default_backend()} device(s)",
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"setup": setup, "results": results}, indent=1, default=str) + "\n")
-    (RESULTS / f"{args.name}.md").write_text(table(setup, results))
-    print(table(setup, results))
+    path.with_suffix(".md").write_text(table(setup, results))
 
 
 def table(setup: dict, results: dict) -> str:
