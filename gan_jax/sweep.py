@@ -497,9 +497,6 @@ def _train(ms, built, root, dirs, mgrs, say, members_as) -> dict[str, Any]:
     for m, d in zip(ms, dirs):
         (d / "config.json").write_text(m.config.to_json_best_effort(indent=2) + "\n")
         resume.rewind(d, start)
-    if start >= tc.steps:
-        say(f"gan_jax.sweep: every member is at step {start} already", flush=True)
-        return write_summary(root, ms, dirs, diverged, say)
     loggers = [RunLogger(d, tc.steps, start_step=start, progress_bar=False) for d in dirs]
     metrics, saved, t_last, last_logged = None, None, 0.0, start
 
@@ -568,6 +565,16 @@ def _train(ms, built, root, dirs, mgrs, say, members_as) -> dict[str, Any]:
         f"workdir {root}",
         flush=True,
     )
+    if start >= tc.steps:
+        # A sweep stopped between its last save and its final evaluation: finish that.
+        missing = [i for i in alive() if not (dirs[i] / "eval.json").is_file()]
+        say(f"gan_jax.sweep: every member is at step {start} already", flush=True)
+        if missing:
+            samples(start)
+            evaluate(start, final=True)
+        for logger in loggers:
+            logger.close()
+        return write_summary(root, ms, dirs, diverged, say)
     try:
         with PreemptionRequest() as preemption:
             if ec.at_start and start == 0:
