@@ -365,7 +365,7 @@ def check_members(ms: Sequence[Member]) -> list[Run]:
                 )
         diff = shape_difference(base_shapes, shapes(run))
         if diff is not None:
-            key, value = changed_key(ms[0], m)
+            key, value, diff = shape_changing_key(ms[0], m, base_shapes)
             raise ConfigError(
                 f"--sweep {key}",
                 value,
@@ -375,9 +375,9 @@ def check_members(ms: Sequence[Member]) -> list[Run]:
     # Keys read as Python values: trace the program once per swept key.
     seeds = jnp.zeros((1,), jnp.uint32)
     for key, _ in ms[0].values:
-        value = jnp.asarray([get_key(ms[0].config, key)])
-        prog = Program(base, seeds, {key: value}, None)
         try:
+            value = jnp.asarray([get_key(ms[0].config, key)])  # a string has no array
+            prog = Program(base, seeds, {key: value}, None)
             states, guards = jax.eval_shape(prog.init_fn())
             jax.eval_shape(prog.dispatch_fn(1), states, guards)
         except TRACER_ERRORS as e:
@@ -392,12 +392,19 @@ def check_members(ms: Sequence[Member]) -> list[Run]:
     return built
 
 
-def changed_key(a: Member, b: Member) -> tuple[str, Any]:
-    """The first swept key whose value differs between two members."""
+def shape_changing_key(a: Member, b: Member, a_shapes: Any) -> tuple[str, Any, str]:
+    """(key, value, difference) of the swept key that, set alone to its value in ``b``, changes
+    the shapes of ``a``'s run (the first such key; the last differing one if none alone does)."""
+    found = None
     for (key, va), (_, vb) in zip(a.values, b.values):
-        if va != vb:
-            return key, vb
-    return "seed", b.seed
+        if va == vb:
+            continue
+        cfg = copy_config(a.config)
+        set_key(cfg, key, vb)
+        found = (key, vb, shape_difference(a_shapes, shapes(build_run(cfg))))
+        if found[2] is not None:
+            return found
+    return found if found is not None else ("seed", b.seed, "")
 
 
 def runs_mesh(num_members: int) -> Mesh | None:

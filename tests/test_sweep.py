@@ -147,6 +147,7 @@ def test_the_sweep_resumes_as_a_whole_after_sigterm(swept, tmp_path, monkeypatch
         ("model.z_dim", [2, 3], "changes the shapes"),
         ("train.batch_size", [32, 64], "changes the shapes"),
         ("model.g_ema_decay", [0.5, 0.9], "read .* as a Python value"),
+        ("objective.name", ["non_saturating", "least_squares"], "read .* as a Python value"),
     ],
 )
 def test_a_key_that_cannot_share_the_program_is_refused_by_name(key, values, why, tmp_path):
