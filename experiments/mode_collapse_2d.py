@@ -154,6 +154,8 @@ PUBLISHED: dict[tuple[str, str], tuple[str, str, str, str]] = {
     ("ring8", "pacgan1"): ("PacGAN Table 1, GAN", "6.3", "98.2", "-"),
     ("ring8", "pacgan2"): ("PacGAN Table 1, PacGAN2", "7.9", "95.6", "0.07"),
 }
+# VEEGAN averages five runs (its project page, akashgit/VEEGAN index.md: "We generate 2500
+# samples from each trained model and average the numbers over five runs"), not ten.
 VEEGAN_ROW = ("VEEGAN Table 1, VEEGAN", "24.6", "40", "-")
 
 
@@ -358,7 +360,7 @@ def markdown_table(results: list[dict[str, Any]], header: str) -> str:
         if dataset == "grid25":
             v = VEEGAN_ROW
             lines.append(
-                f"| (published only) | VEEGAN's setup | | 10 | | | | "
+                f"| (published only) | VEEGAN's setup | | 5 | | | | "
                 f"{v[0]}: {v[1]} modes, {v[2]}% HQ |"
             )
         notes = []
@@ -437,17 +439,17 @@ def write_results(
         f"{meta['wall_s'] / 60:.1f} min (load average {meta['load_start']} at the start, "
         f"{meta['load_end']} at the end: the 2 cores were shared). "
         f"Mean +- standard error over {meta['num_seeds']} seeds; 2500 samples per seed, drawn "
-        "with `gan_jax.sample.draw` from each seed's checkpoint. Published rows: PacGAN "
-        "(arXiv 1712.04086) Table 1 and VEEGAN (arXiv 1705.07761) Table 1, mean +- s.e. over 10 "
-        "trials, as quoted in ../shared/GAN-NOTES.md. Budgets differ: the steps column is "
-        "generator updates here. The objective rows run each objective's shipped recipe on "
-        "smaller MLPs (2x128, not the presets' 3x256) and recipes with 5 critic updates per "
-        "generator update get 2/5 of the generator updates; the PacGAN-setup rows run the "
-        "steps column's updates where the published runs train 400 epochs of the 100k points "
-        "at batch 100, i.e. 400k updates (the paper's released config, fjxmlzn/PacGAN "
-        "synthetic_data_experiments/2DGrid_GAN&PacGAN/config.py: num_epoch 400, num_sample "
-        "100000, batch_size 100), so those rows are the architecture and optimiser of "
-        "the published GAN row, not its budget."
+        "with `gan_jax.sample.draw` from each seed's checkpoint. Published rows: PacGAN (arXiv "
+        "1712.04086) Table 1 (mean +- s.e. over 10 trials) and VEEGAN (arXiv 1705.07761) Table "
+        "1 (the mean of five runs), as quoted in ../shared/GAN-NOTES.md. Budgets differ: the "
+        "steps column is generator updates here. The objective rows run each objective's "
+        "shipped recipe on smaller MLPs (2x128, not the presets' 3x256) and recipes with 5 "
+        "critic updates per generator update get 2/5 of the generator updates; the PacGAN-setup"
+        " rows run the steps column's updates where the published runs train 400 epochs of the "
+        "100k points at batch 100, i.e. 400k updates (the paper's released config, "
+        "fjxmlzn/PacGAN synthetic_data_experiments/2DGrid_GAN&PacGAN/config.py: num_epoch 400, "
+        "num_sample 100000, batch_size 100), so those rows are the architecture and optimiser "
+        "of the published GAN row, not its budget."
     )
     (results_dir / "mode_collapse_2d.md").write_text(markdown_table(results, header) + "\n")
     slim = [{k: v for k, v in r.items() if k != "samples"} for r in results]

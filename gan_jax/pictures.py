@@ -45,8 +45,10 @@ def write_samples(
         return
     pts = sample_images(run, state, run.config.eval.num_samples)
     _, _, grid = plotting.field_grid(ds.modes)
-    # A conditional critic has one field per class: no contours then.
-    plain_critic = "d" in state.nets and not run.num_classes
+    # A conditional critic has one field per class, a packed one (PacGAN) scores packs of
+    # points, not points: no contours then.
+    packed = run.config.model.get("pac", 1) > 1
+    plain_critic = "d" in state.nets and not run.num_classes and not packed
     field = critic_field(state, grid) if plain_critic else None
     if not logger.active:
         return

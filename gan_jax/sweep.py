@@ -365,7 +365,7 @@ def check_members(ms: Sequence[Member]) -> list[Run]:
                 )
         diff = shape_difference(base_shapes, shapes(run))
         if diff is not None:
-            key, value = changed_key(ms[0], m)
+            key, value, diff = shape_changing_key(ms[0], m, base_shapes)
             raise ConfigError(
                 f"--sweep {key}",
                 value,
@@ -375,9 +375,9 @@ def check_members(ms: Sequence[Member]) -> list[Run]:
     # Keys read as Python values: trace the program once per swept key.
     seeds = jnp.zeros((1,), jnp.uint32)
     for key, _ in ms[0].values:
-        value = jnp.asarray([get_key(ms[0].config, key)])
-        prog = Program(base, seeds, {key: value}, None)
         try:
+            value = jnp.asarray([get_key(ms[0].config, key)])  # a string has no array
+            prog = Program(base, seeds, {key: value}, None)
             states, guards = jax.eval_shape(prog.init_fn())
             jax.eval_shape(prog.dispatch_fn(1), states, guards)
         except TRACER_ERRORS as e:
@@ -392,12 +392,19 @@ def check_members(ms: Sequence[Member]) -> list[Run]:
     return built
 
 
-def changed_key(a: Member, b: Member) -> tuple[str, Any]:
-    """The first swept key whose value differs between two members."""
+def shape_changing_key(a: Member, b: Member, a_shapes: Any) -> tuple[str, Any, str]:
+    """(key, value, difference) of the swept key that, set alone to its value in ``b``, changes
+    the shapes of ``a``'s run (the first such key; the last differing one if none alone does)."""
+    found = None
     for (key, va), (_, vb) in zip(a.values, b.values):
-        if va != vb:
-            return key, vb
-    return "seed", b.seed
+        if va == vb:
+            continue
+        cfg = copy_config(a.config)
+        set_key(cfg, key, vb)
+        found = (key, vb, shape_difference(a_shapes, shapes(build_run(cfg))))
+        if found[2] is not None:
+            return found
+    return found if found is not None else ("seed", b.seed, "")
 
 
 def runs_mesh(num_members: int) -> Mesh | None:
@@ -497,9 +504,6 @@ def _train(ms, built, root, dirs, mgrs, say, members_as) -> dict[str, Any]:
     for m, d in zip(ms, dirs):
         (d / "config.json").write_text(m.config.to_json_best_effort(indent=2) + "\n")
         resume.rewind(d, start)
-    if start >= tc.steps:
-        say(f"gan_jax.sweep: every member is at step {start} already", flush=True)
-        return write_summary(root, ms, dirs, diverged, say)
     loggers = [RunLogger(d, tc.steps, start_step=start, progress_bar=False) for d in dirs]
     metrics, saved, t_last, last_logged = None, None, 0.0, start
 
@@ -568,6 +572,16 @@ def _train(ms, built, root, dirs, mgrs, say, members_as) -> dict[str, Any]:
         f"workdir {root}",
         flush=True,
     )
+    if start >= tc.steps:
+        # A sweep stopped between its last save and its final evaluation: finish that.
+        missing = [i for i in alive() if not (dirs[i] / "eval.json").is_file()]
+        say(f"gan_jax.sweep: every member is at step {start} already", flush=True)
+        if missing:
+            samples(start)
+            evaluate(start, final=True)
+        for logger in loggers:
+            logger.close()
+        return write_summary(root, ms, dirs, diverged, say)
     try:
         with PreemptionRequest() as preemption:
             if ec.at_start and start == 0:

@@ -331,3 +331,20 @@ def test_mnist5k_preset_evaluates_with_its_own_classifier(tmp_path, mnist5k_clas
     assert evaluation.resolve_extractor(mnist, "auto") == "mnist5k_cnn"
     with pytest.raises(ConfigError, match="'digits_cnn' only with data.name='digits'"):
         evaluation.resolve_extractor(mnist, "digits_cnn")
+
+
+def test_a_packed_critics_run_draws_its_2d_picture_without_contours(tmp_path):
+    """PacGAN's critic scores packs of points, so the picture has no critic field (it raised)."""
+    import jax
+    from conftest import load_config
+
+    from gan_jax.logger import RunLogger
+
+    cfg = load_config("pacgan", "grid25", **{"model.pac": 4, "train.batch_size": 40})
+    cfg.model.g_hidden, cfg.model.d_hidden, cfg.eval.num_samples = (8,), (8,), 100
+    run = runs.build_run(cfg)
+    state = run.init_state(jax.random.key(0))
+    (tmp_path / "samples").mkdir()
+    with RunLogger(tmp_path, 1, tensorboard=False, progress_bar=False) as logger:
+        pictures.write_samples(run, state, tmp_path, 0, logger)
+    assert (tmp_path / "samples" / "step_0000000.png").stat().st_size > 1000

@@ -147,6 +147,7 @@ def test_the_sweep_resumes_as_a_whole_after_sigterm(swept, tmp_path, monkeypatch
         ("model.z_dim", [2, 3], "changes the shapes"),
         ("train.batch_size", [32, 64], "changes the shapes"),
         ("model.g_ema_decay", [0.5, 0.9], "read .* as a Python value"),
+        ("objective.name", ["non_saturating", "least_squares"], "read .* as a Python value"),
     ],
 )
 def test_a_key_that_cannot_share_the_program_is_refused_by_name(key, values, why, tmp_path):
@@ -313,3 +314,18 @@ def test_unrolled_members_equal_vmapped_members():
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     with pytest.raises(ConfigError, match="--members_as"):
         sweep.Program(run, seeds, values, None, "pmap").dispatch_fn(1)
+
+
+def test_a_finished_sweep_rerun_only_writes_a_missing_final_evaluation(swept, tmp_path):
+    root, _ = swept
+    copy = tmp_path / "sweep"
+    subprocess.run(["cp", "-r", str(root), str(copy)], check=True)
+    name = f"optim.d.lr={LRS[1]}/seed{SEEDS[0]}"
+    before = json.loads((copy / name / "eval.json").read_text())
+    (copy / name / "eval.json").unlink()
+    sweep.train_sweep(tiny(), copy, SEEDS, [("optim.d.lr", LRS)])
+    assert json.loads((copy / name / "eval.json").read_text()) == before
+    steps = sorted(
+        int(p.name) for p in checkpointing.checkpoint_dir(copy / name).iterdir() if p.name.isdigit()
+    )
+    assert steps[-1] == 6  # nothing trained past the end
