@@ -50,6 +50,7 @@ import subprocess
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's gan_jax and configs, also in the workers
 RESULTS = REPO / "experiments" / "results"
 WORKLOADS = ("dcgan32", "resnet")
 COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter", "collective-permute", "all-to-all")
@@ -114,7 +115,6 @@ def summarise(ops: list[dict]) -> dict:
 def workload_config(workload: str):
     """The config of a workload: dcgan32 is benchmark.py's (configs/nsgan.py:cifar10), resnet the
     SNGAN recipe at the paper's width (configs/sngan.py, model.width=128), both 32x32x3."""
-    sys.path.insert(0, str(REPO))
     from configs import nsgan, sngan
 
     if workload == "dcgan32":

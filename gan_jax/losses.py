@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -286,7 +287,7 @@ class FDivergence:
     domain: str
 
 
-LOG2 = float(jnp.log(2.0))
+LOG2 = math.log(2.0)
 
 F_DIVERGENCES: dict[str, FDivergence] = {
     # KL(P || Q) = E_P[log p / q]: mode covering.

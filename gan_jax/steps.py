@@ -259,7 +259,7 @@ class Context:
         self.aux = state.aux
         self.step = state.step
         # The update's number: its first network's optimiser steps (the counter of its key).
-        self.counter = state.nets[updates[0]].step
+        self.counter = state.nets[updates[0]].step if updates else state.step
         self.batch_sharding = batch_sharding
         self._nets = state.nets
         self.stats = {name: state.nets[name].batch_stats for name in updates}

@@ -84,6 +84,7 @@ def test_one_step_applies_the_paper_losses_and_the_k_update():
     )
 
 
+@pytest.mark.slow  # covered by the game's end-to-end test in the default run
 def test_lambda_k_zero_keeps_k_fixed_and_l2_changes_the_losses():
     run = runs.build_run(tiny_config(**{"game.lambda_k": 0.0, "game.k_init": 0.7}))
     state = jax.jit(run.init_state)(jax.random.key(0))

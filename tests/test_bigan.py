@@ -122,6 +122,7 @@ def test_encoder_and_joint_critic_shapes(gaussian):
     assert not np.allclose(a, b)
 
 
+@pytest.mark.slow  # covered by the game's end-to-end test in the default run
 def test_game_players_update_g_and_e_together():
     run = runs.build_run(tiny_config())
     assert [(p.name, p.updates) for p in run.game.players] == [("d", ("d",)), ("g", ("g", "e"))]

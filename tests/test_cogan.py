@@ -131,6 +131,7 @@ def test_generate_draws_the_pair_side_by_side():
     np.testing.assert_allclose(images[:, :, 16:], xb, atol=1e-6)
 
 
+@pytest.mark.slow  # covered by the game's end-to-end test in the default run
 def test_one_train_step_updates_both_networks():
     run = runs.build_run(tiny_config())
     state = jax.jit(run.init_state)(jax.random.key(0))

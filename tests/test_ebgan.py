@@ -162,6 +162,7 @@ def test_tiny_run_end_to_end_reports_the_headline(tmp_path):
     assert np.isfinite(record["frechet_distance"])
 
 
+@pytest.mark.slow  # covered by the game's end-to-end test in the default run
 def test_resume_is_bit_identical_to_a_straight_run(tmp_path, capsys):
     cfg = tiny_config(6)
     cfg.checkpoint.every_steps = 3

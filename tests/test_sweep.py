@@ -298,6 +298,7 @@ def test_the_sweep_program_compiles_once():
     assert int(states.step[0]) == 6
 
 
+@pytest.mark.slow  # covered by the game's end-to-end test in the default run
 def test_unrolled_members_equal_vmapped_members():
     cfg = tiny()
     ms = sweep.members(cfg, SEEDS, [("optim.d.lr", LRS)])

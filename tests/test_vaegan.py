@@ -88,6 +88,7 @@ def test_encoder_and_generator_losses_on_constructed_networks():
     assert float(loss) == pytest.approx(0.5 * 8.0 + 2 * math.log(2), rel=1e-6)
 
 
+@pytest.mark.slow  # covered by the game's end-to-end test in the default run
 def test_three_players_each_update_their_network():
     run = runs.build_run(tiny_config())
     assert [(p.name, p.updates) for p in run.game.players] == [
