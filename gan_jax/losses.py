@@ -653,6 +653,8 @@ class Objective:
       weight_clip: if set, critic weights are projected onto [-c, c] after every update.
       paper: where it comes from (for the zoo table, experiments/zoo.py).
       recipe: its recipe in configs/ (a file stem), or None; the zoo trains every recipe.
+      shift_invariant: the loss sees the critic only up to an added constant (Wasserstein,
+        relativistic), so the sign of D(x) does not say real or fake (ADA refuses it).
     """
 
     name: str
@@ -663,6 +665,7 @@ class Objective:
     weight_clip: float | None = None
     paper: str = ""
     recipe: str | None = None
+    shift_invariant: bool = False
 
 
 OBJECTIVES: dict[str, Objective] = {
@@ -687,6 +690,7 @@ OBJECTIVES: dict[str, Objective] = {
         weight_clip=0.01,
         paper="WGAN, Arjovsky et al. 2017, arXiv 1701.07875",
         recipe="wgan",
+        shift_invariant=True,
     ),
     # The WGAN-GP recipe by its old name: the wasserstein losses with the two-sided penalty.
     "wasserstein_gp": Objective(
@@ -696,6 +700,7 @@ OBJECTIVES: dict[str, Objective] = {
         penalty=gradient_penalty,
         paper="WGAN-GP, Gulrajani et al. 2017, arXiv 1704.00028",
         recipe="wgan_gp",
+        shift_invariant=True,
     ),
     "least_squares": Objective(
         "least_squares",
@@ -716,12 +721,14 @@ OBJECTIVES: dict[str, Objective] = {
         relativistic_average_d_loss,
         relativistic_average_g_loss,
         paper="RaSGAN, Jolicoeur-Martineau 2018, arXiv 1807.00734",
+        shift_invariant=True,
     ),
     "relativistic_average_ls": Objective(
         "relativistic_average_ls",
         relativistic_average_ls_d_loss,
         relativistic_average_ls_g_loss,
         paper="RaLSGAN, Jolicoeur-Martineau 2018, arXiv 1807.00734",
+        shift_invariant=True,
     ),
     "relativistic_pairing": Objective(
         "relativistic_pairing",
@@ -729,6 +736,7 @@ OBJECTIVES: dict[str, Objective] = {
         relativistic_pairing_g_loss,
         paper="RpGAN + R1 + R2 (R3GAN), Huang et al. 2024, arXiv 2501.05441",
         recipe="r3gan",
+        shift_invariant=True,
     ),
     # At the default divergence; get_objective binds objective.divergence and objective.f_g_loss.
     "f_gan": Objective(

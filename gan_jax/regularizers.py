@@ -37,7 +37,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from gan_jax import augment, data, schema
+from gan_jax import augment, data, losses, schema
 from gan_jax.errors import ConfigError
 
 Array = jax.Array
@@ -46,16 +46,6 @@ Scores = Callable[[Array, Array | None], Array]
 # Folded into an update's key for the augmentations; distinct from the games' other streams
 # (classic.LABEL_STREAM = 1, InfoGAN's 2 and 3), and the z / penalty split stays as it is.
 REAL_STREAM, FAKE_STREAM, BCR_REAL_STREAM, BCR_FAKE_STREAM = 16, 17, 18, 19
-
-# Objectives whose critic is defined up to an added constant, so that the sign of D(x) does not
-# say real or fake and ADA's r_t means nothing.
-SHIFT_INVARIANT = (
-    "wasserstein",
-    "wasserstein_gp",
-    "relativistic_average",
-    "relativistic_average_ls",
-    "relativistic_pairing",
-)
 
 # The zoo's rows (experiments/zoo.py): the regularisers with a recipe in configs/, by name.
 RECIPES: dict[str, tuple[str, str]] = {
@@ -240,7 +230,7 @@ def check(config) -> None:
         )
     if a["policy"] and not a["ada"] and a["p"] == 0:
         raise ConfigError("augment.p", a["p"], "> 0 with augment.ada=False (p = 0 never augments)")
-    if a["ada"] and config.objective.name in SHIFT_INVARIANT:
+    if a["ada"] and losses.OBJECTIVES[config.objective.name].shift_invariant:
         raise ConfigError(
             "augment.ada",
             True,
