@@ -28,8 +28,17 @@ the resident set after the timing once glibc has returned freed heap (``malloc_t
 without the compiler's transient memory. ``--json`` rows also hold ``xla_buffers_mb``, the
 buffers XLA allocates for one dispatch (``compiled.memory_analysis()``). Threads: XLA:CPU sizes
 its intra-op pool to the CPUs the process may run on (``os.sched_getaffinity``, see ``--cpus``),
-and PyTorch gets ``torch.set_num_threads`` of the same number; ``OMP_WAIT_POLICY=passive`` by
-default, without which PyTorch's spinning OpenMP threads slow it 10-50x on a loaded machine.
+and PyTorch gets ``torch.set_num_threads`` of the same number.
+
+The baseline is the strongest PyTorch a user would run on the machine: every ratio (``x best``)
+is taken against the fastest of the PyTorch variants (``--torch_variants``): ``eager`` with the
+environment's OpenMP settings (PyTorch's default, fastest on an idle machine), ``passive``
+(``OMP_WAIT_POLICY=passive``, for a loaded machine, where spinning OpenMP threads slow PyTorch
+10-50x; read the load average printed at the start and the end), and for the convnets
+``channels_last`` (NHWC networks and images) and ``compile`` (``torch.compile`` of G and D); a
+variant that fails to build (torch.compile of WGAN-GP's double backward) gets a 'failed' row.
+Before the workloads, each framework's float32 2048^3 matmul rate is measured in the same run:
+``% peak`` is a row's GFLOP/s over its own framework's.
 
 Workloads (gan_jax side in brackets):
   toy512   MLP G and D, 4 hidden layers of 512, batch 512, ring8, NS GAN, Adam [nsgan.py:ring8]
@@ -107,6 +116,27 @@ DEFAULT_VARIANTS = {
     "digits": ("subpixel", "flax"),
     "wgan_gp": ("subpixel",),  # 'conv' / 'flax': ~15 s a step (XLA's own double backward)
 }
+
+
+# PyTorch variants, the best of which is each ratio's baseline: 'eager' (the environment's
+# OpenMP settings: PyTorch's default spinning threads on an idle machine), 'passive'
+# (OMP_WAIT_POLICY=passive: for a loaded machine, where spinning threads collapse), 'channels_last'
+# (convnets: NHWC memory format for the networks and images), 'compile' (torch.compile of G and D,
+# the inductor's default mode).
+TORCH_VARIANTS = ("eager", "passive", "channels_last", "compile")
+CONVNETS = ("dcgan32", "digits", "wgan_gp")
+
+
+def torch_variants(workload: str, requested: str) -> tuple[str, ...]:
+    if requested == "default":
+        requested = ",".join(TORCH_VARIANTS)
+    if requested == "none":
+        return ()
+    chosen = requested.split(",")
+    unknown = sorted(set(chosen) - set(TORCH_VARIANTS))
+    if unknown:
+        raise ValueError(f"--torch_variants: unknown {unknown}; allowed: {TORCH_VARIANTS}")
+    return tuple(v for v in chosen if v != "channels_last" or workload in CONVNETS)
 
 
 def jax_variants(workload: str, requested: str) -> tuple[str, ...]:
@@ -265,7 +295,7 @@ def torch_setup(workload: str):
     return cfg, g, d, sample
 
 
-def torch_worker(workload: str) -> None:
+def torch_worker(workload: str, variant: str = "eager") -> None:
     import torch
 
     sys.path.insert(0, str(REPO / "experiments"))
@@ -275,6 +305,15 @@ def torch_worker(workload: str) -> None:
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     torch.manual_seed(0)
     cfg, g, d, sample = torch_setup(workload)
+    if variant == "channels_last":
+        g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
+        nchw_sample = sample
+
+        def sample(n):
+            return nchw_sample(n).contiguous(memory_format=torch.channels_last)
+
+    elif variant == "compile":
+        g, d = torch.compile(g), torch.compile(d)
     opt, tc = cfg.optim.d, cfg.train
     step = ref.make_train_step(
         g,
@@ -306,6 +345,45 @@ def torch_worker(workload: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The machine's peak: a float32 matmul in each framework, measured in the same run.
+
+PEAK_N = 2048
+
+
+def peak_worker(framework: str) -> None:
+    """GFLOP/s of a float32 PEAK_N^3 matmul, the best of 5 timed windows of ~0.5 s."""
+    n = PEAK_N
+    if framework == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+        matmul = jax.jit(lambda a: a @ a)
+
+        def once():
+            matmul(a).block_until_ready()
+
+    else:
+        import torch
+
+        torch.set_num_threads(len(os.sched_getaffinity(0)))
+        a = torch.randn(n, n)
+
+        def once():
+            torch.mm(a, a)
+
+    once()
+    best = 0.0
+    for _ in range(5):
+        t0, reps = time.perf_counter(), 0
+        while time.perf_counter() - t0 < 0.5:
+            once()
+            reps += 1
+        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9)
+    print("@@" + json.dumps({"peak_gflop_per_s": best}), flush=True)
+
+
+# --------------------------------------------------------------------------------------------
 # The parent: start workers, interleave timed windows, print the table.
 
 
@@ -323,6 +401,8 @@ class Worker:
         env = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
         if args.omp_wait_policy:
             env["OMP_WAIT_POLICY"] = args.omp_wait_policy
+        if spec.endswith(":passive"):
+            env["OMP_WAIT_POLICY"] = "passive"
         proc = subprocess.Popen(
             [sys.executable, __file__, f"--worker={spec}", f"--cpus={args.cpus}"],
             stdin=subprocess.PIPE,
@@ -367,11 +447,17 @@ def bench_workload(workload: str, args) -> list[dict]:
     variants = jax_variants(workload, args.variants)
     specs = [(f"gan_jax {v}", f"jax:{workload}:{v}") for v in variants]
     if not args.no_torch:
-        specs.append(("pytorch", f"torch:{workload}"))
-    workers = []
+        tv = torch_variants(workload, args.torch_variants)
+        specs += [(f"pytorch {v}", f"torch:{workload}:{v}") for v in tv]
+    workers, failed = [], []
     try:
         for name, spec in specs:  # one at a time, so that compile times are not contended
-            workers.append(Worker.start(name, spec, args))
+            try:
+                workers.append(Worker.start(name, spec, args))
+            except (RuntimeError, TimeoutError) as e:  # e.g. torch.compile of a double backward
+                if not name.startswith("pytorch"):
+                    raise
+                failed.append({"workload": workload, "impl": name, "error": str(e)})
         # Calibrate: steps per window so that each window lasts about --seconds.
         for w in workers:
             probe = w.ask("time 1")
@@ -399,28 +485,39 @@ def bench_workload(workload: str, args) -> list[dict]:
     finally:
         for w in workers:
             w.close()
-    torch_rate = next((r["steps_per_s"] for r in rows if r["impl"] == "pytorch"), None)
+    torch_rows = [r for r in rows if r["impl"].startswith("pytorch")]
+    best = max(torch_rows, key=lambda r: r["steps_per_s"], default=None)
     gflop = rows[0]["gflop_per_step"]  # gan_jax's default: the same arithmetic as PyTorch's
     for r in rows:
-        r["ratio"] = r["steps_per_s"] / torch_rate if torch_rate else float("nan")
+        r["ratio"] = r["steps_per_s"] / best["steps_per_s"] if best else float("nan")
+        r["baseline"] = best["impl"] if best else None
         r["gflop_per_s"] = gflop * r["steps_per_s"]
-    return rows
+        r["load_average"] = os.getloadavg()[0]
+    return rows + failed
 
 
-def print_table(rows: list[dict]) -> None:
+def print_table(rows: list[dict], peaks: dict[str, float]) -> None:
+    """``x best``: steps/s over the fastest PyTorch variant's of the workload (marked *);
+    ``% peak``: GFLOP/s over the same framework's peak matmul rate of this run."""
     head = (
         f"{'workload':<9} {'implementation':<26} {'steps/s':>9} {'(min-max)':>17} "
-        f"{'x torch':>8} {'GFLOP/s':>8} {'first s':>8} {'peak MB':>8} {'work MB':>8} "
-        f"{'steady MB':>9}"
+        f"{'x best':>7} {'GFLOP/s':>8} {'% peak':>7} {'first s':>8} {'peak MB':>8} "
+        f"{'work MB':>8} {'steady MB':>9}"
     )
     print(head)
     print("-" * len(head))
     for r in rows:
+        if "error" in r:
+            print(f"{r['workload']:<9} {r['impl']:<26} failed: {r['error']}", flush=True)
+            continue
         impl = r["impl"] + (f" (k={r['k']})" if r.get("k", 1) > 1 else "")
+        impl += " *" if r["impl"] == r["baseline"] else ""
         spread = f"({r['min']:.2f}-{r['max']:.2f})"
+        peak = peaks.get("torch" if r["impl"].startswith("pytorch") else "jax")
+        share = f"{100 * r['gflop_per_s'] / peak:>6.0f}%" if peak else f"{'-':>7}"
         print(
             f"{r['workload']:<9} {impl:<26} {r['steps_per_s']:>9.2f} {spread:>17} "
-            f"{r['ratio']:>8.2f} {r['gflop_per_s']:>8.1f} {r['first_s']:>8.2f} "
+            f"{r['ratio']:>7.2f} {r['gflop_per_s']:>8.1f} {share} {r['first_s']:>8.2f} "
             f"{r['peak_mb']:>8.0f} {r['work_mb']:>8.0f} {r['steady_mb']:>9.0f}",
             flush=True,
         )
@@ -438,6 +535,12 @@ def main() -> None:
         f"or a comma list of {VARIANTS}",
     )
     parser.add_argument("--no_torch", action="store_true", help="skip the PyTorch reference")
+    parser.add_argument(
+        "--torch_variants",
+        default="default",
+        help=f"PyTorch variants: 'default' (all that apply), 'none', or a comma list of "
+        f"{TORCH_VARIANTS}; the fastest is each ratio's baseline",
+    )
     parser.add_argument("--timeout", type=float, default=240, help="seconds per worker answer")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument(
@@ -447,9 +550,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--omp_wait_policy",
-        default="passive",
-        help="OMP_WAIT_POLICY of the workers (PyTorch's OpenMP threads); '' keeps the "
-        "environment's. 'passive': spinning threads collapse PyTorch on a loaded machine",
+        default="",
+        help="OMP_WAIT_POLICY of every worker; '' (default) keeps the environment's (PyTorch's "
+        "spinning threads, fastest on an idle machine; the 'passive' torch variant sets it "
+        "for itself, for loaded machines)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -459,8 +563,10 @@ def main() -> None:
         kind, workload, *variant = args.worker.split(":")
         if kind == "jax":
             jax_worker(workload, variant[0])
+        elif kind == "peak":
+            peak_worker(workload)
         else:
-            torch_worker(workload)
+            torch_worker(workload, variant[0] if variant else "eager")
         return
     workloads = args.workloads.split(",")
     unknown = sorted(set(workloads) - set(WORKLOADS))
@@ -473,13 +579,23 @@ def main() -> None:
         f"load average {load:.2f} at start",
         flush=True,
     )
+    peaks = {}
+    for framework in ("jax",) + (() if args.no_torch else ("torch",)):
+        worker = Worker.start(f"peak {framework}", f"peak:{framework}", args)
+        peaks[framework] = worker.info["peak_gflop_per_s"]
+        worker.proc.wait()
+    print(
+        f"# peak float32 {PEAK_N}^3 matmul: "
+        + ", ".join(f"{f} {g:.0f} GFLOP/s" for f, g in peaks.items()),
+        flush=True,
+    )
     rows = []
     for workload in workloads:
         rows += bench_workload(workload, args)
         if len(workloads) > 1:
             print(f"# {workload} done after {time.perf_counter() - t0:.0f}s", flush=True)
     print()
-    print_table(rows)
+    print_table(rows, peaks)
     flops = {r["workload"]: r["gflop_per_step"] for r in rows if r["impl"] == "gan_jax default"}
     print(
         "# GFLOP per step (XLA cost analysis of gan_jax's default program): "
@@ -491,7 +607,8 @@ def main() -> None:
         flush=True,
     )
     if args.json:
-        pathlib.Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        out = {"peaks_gflop_per_s": peaks, "rows": rows}
+        pathlib.Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,11 @@ CONFIG_NAMES_2D = ("pacgan", "grid25_best")  # 2D-only recipes (their default pr
 
 def load_config(name: str, preset: str | None = None, **overrides):
     """configs/<name>.py:get_config(preset), then dotted-key overrides ('train.steps': 3)."""
-    cfg = importlib.import_module(f"configs.{name}").get_config(preset)
+    return override(importlib.import_module(f"configs.{name}").get_config(preset), overrides)
+
+
+def override(cfg, overrides):
+    """Set dotted keys of ``cfg`` in place ({'train.steps': 3}); returns ``cfg``."""
     for dotted, value in overrides.items():
         *parents, leaf = dotted.split(".")
         node = cfg
@@ -24,6 +28,31 @@ def load_config(name: str, preset: str | None = None, **overrides):
             node = node[p]
         node[leaf] = value
     return cfg
+
+
+def tiny_run(recipe: str, steps: int = 3, preset: str | None = None, **overrides):
+    """configs/<recipe>.py shrunk for end-to-end tests: ``steps`` steps of batch 8, metrics
+    every step, no sample pictures, no evaluations, one checkpoint at the end; then the
+    dotted ``overrides`` (a game's own sizes), which win."""
+    cfg = load_config(recipe, preset)
+    cfg.train.steps, cfg.train.log_every, cfg.train.sample_every = steps, 1, 0
+    cfg.train.batch_size = 8
+    cfg.eval.num_samples, cfg.eval.every_steps, cfg.eval.at_start = 64, 0, False
+    cfg.checkpoint.every_steps = steps
+    return override(cfg, overrides)
+
+
+def leaves(tree) -> list:
+    """The leaves of a pytree as numpy arrays (PRNG keys as their key data), to compare states."""
+    import jax
+    import numpy as np
+
+    out = []
+    for x in jax.tree.leaves(tree):
+        if hasattr(x, "dtype") and jax.numpy.issubdtype(x.dtype, jax.dtypes.prng_key):
+            x = jax.random.key_data(x)
+        out.append(np.asarray(x))
+    return out
 
 
 def tiny(cfg):

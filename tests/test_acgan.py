@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_config
+from conftest import load_config, tiny_run
 
 from gan_jax import runs, steps, train
 from gan_jax.errors import ConfigError
@@ -18,19 +18,8 @@ from gan_jax.games import GAMES, acgan
 
 
 def tiny_config(steps_: int = 3, **overrides):
-    cfg = load_config("acgan", **overrides)
-    cfg.train.steps = steps_
-    cfg.train.log_every = 1
-    cfg.train.sample_every = 0
-    cfg.train.batch_size = 8
-    cfg.model.width = 8
-    cfg.model.z_dim = 8
-    cfg.game.headline_samples = 5
-    cfg.eval.num_samples = 64
-    cfg.eval.every_steps = 0
-    cfg.eval.at_start = False
-    cfg.checkpoint.every_steps = steps_
-    return cfg
+    sizes = {"model.width": 8, "model.z_dim": 8, "game.headline_samples": 5}
+    return tiny_run("acgan", steps_, **sizes, **overrides)
 
 
 # --- the class loss in closed form ------------------------------------------------------------

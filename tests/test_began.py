@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_config
+from conftest import leaves, load_config, tiny_run
 
 from gan_jax import checkpointing, runs, steps, train
 from gan_jax.errors import ConfigError
@@ -19,29 +19,8 @@ from gan_jax.games import GAMES, began
 
 
 def tiny_config(steps_: int = 3, preset: str | None = None, **overrides):
-    cfg = load_config("began", preset, **overrides)
-    cfg.train.steps = steps_
-    cfg.train.log_every = 1
-    cfg.train.sample_every = 0
-    cfg.train.batch_size = 8
-    cfg.model.width = 8
-    cfg.model.z_dim = 8
-    cfg.game.code_dim = 8
-    cfg.game.headline_samples = 16
-    cfg.eval.num_samples = 64
-    cfg.eval.every_steps = 0
-    cfg.eval.at_start = False
-    cfg.checkpoint.every_steps = steps_
-    return cfg
-
-
-def leaves(state: steps.State) -> list[np.ndarray]:
-    out = []
-    for x in jax.tree.leaves(state):
-        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-            x = jax.random.key_data(x)
-        out.append(np.asarray(x))
-    return out
+    sizes = {"model.width": 8, "model.z_dim": 8, "game.code_dim": 8, "game.headline_samples": 16}
+    return tiny_run("began", steps_, preset, **{**sizes, **overrides})
 
 
 # --- the control and the measure ----------------------------------------------------------

@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_config
+from conftest import load_config, tiny_run
 
 from gan_jax import runs, steps, train
 from gan_jax.errors import ConfigError
@@ -19,14 +19,8 @@ from gan_jax.losses import get_objective
 
 
 def tiny_config(preset=None, steps_: int = 2, **overrides):
-    cfg = load_config("cogan", preset, **overrides)
-    cfg.model.width, cfg.model.z_dim = 8, 8
-    cfg.game.headline_samples = 40
-    cfg.train.steps, cfg.train.log_every, cfg.train.sample_every = steps_, 1, 0
-    cfg.train.batch_size = 8
-    cfg.eval.every_steps, cfg.eval.at_start = 0, False
-    cfg.checkpoint.every_steps = steps_
-    return cfg
+    sizes = {"model.width": 8, "model.z_dim": 8, "game.headline_samples": 40}
+    return tiny_run("cogan", steps_, preset, **{**sizes, **overrides})
 
 
 class StubContext:

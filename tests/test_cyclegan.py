@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from conftest import override
 
 from configs import cyclegan as recipe
 from gan_jax import data, divergence, evaluate, runs, train
@@ -33,12 +34,7 @@ def tiny_config(**overrides):
     cfg.game.pool_size = 12  # fills in two steps of 8, then swaps
     cfg.eval.at_start = False
     cfg.game.identity_weight = 5.0  # every term of the loss (the recipe has no identity loss)
-    for dotted, value in overrides.items():
-        node, *path = cfg, *dotted.split(".")
-        for p in path[:-1]:
-            node = node[p]
-        node[path[-1]] = value
-    return cfg
+    return override(cfg, overrides)
 
 
 def leaves(state):

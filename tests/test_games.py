@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_config
+from conftest import leaves, tiny_run
 
 from gan_jax import checkpointing, divergence, runs, train
 from gan_jax import dispatch as dispatching
@@ -83,25 +83,11 @@ TINY = {
 
 def tiny_config(game: str, steps: int = 4):
     recipe, overrides = TINY[game]
-    cfg = load_config(recipe, **overrides)
-    cfg.train.steps, cfg.train.log_every, cfg.train.sample_every = steps, 1, 0
-    cfg.train.batch_size, cfg.train.d_steps = 8, 1
-    cfg.eval.num_samples, cfg.eval.every_steps, cfg.eval.at_start = 64, 0, False
-    cfg.checkpoint.every_steps = steps
-    return cfg
+    return tiny_run(recipe, steps, **{"train.d_steps": 1, **overrides})
 
 
 def test_every_registered_game_has_a_tiny_config():
     assert set(TINY) == set(GAMES)
-
-
-def leaves(tree) -> list[np.ndarray]:
-    out = []
-    for x in jax.tree.leaves(tree):
-        if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-            x = jax.random.key_data(x)
-        out.append(np.asarray(x))
-    return out
 
 
 # The convnet games' vmapped programs take a minute to compile on 2 cores: slow (-m slow).

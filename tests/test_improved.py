@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_config
+from conftest import leaves, load_config, tiny_run
 from jax.flatten_util import ravel_pytree
 
 from gan_jax import checkpointing, losses, runs, steps, train
@@ -214,12 +214,7 @@ def test_historical_average_update_rule():
 
 
 def tiny_config(steps_: int = 3, **overrides):
-    cfg = load_config("improved", **{"model.width": 8, "model.z_dim": 8, **overrides})
-    cfg.train.steps, cfg.train.log_every, cfg.train.sample_every = steps_, 1, 0
-    cfg.train.batch_size = 8
-    cfg.eval.num_samples, cfg.eval.every_steps, cfg.eval.at_start = 64, 0, False
-    cfg.checkpoint.every_steps = steps_
-    return cfg
+    return tiny_run("improved", steps_, **{"model.width": 8, "model.z_dim": 8, **overrides})
 
 
 def one_update(cfg, player: int):
@@ -312,15 +307,6 @@ def test_minibatch_layers_train_on_the_2d_mixtures():
     state = jax.jit(run.init_state)(jax.random.key(0))
     _, metrics = steps.make_train_step(run.game)(state, run.sample_batches(run.data_key(), 0))
     assert all(np.isfinite(float(v)) for v in metrics.values())
-
-
-def leaves(state: steps.State) -> list[np.ndarray]:
-    out = []
-    for x in jax.tree.leaves(state):
-        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-            x = jax.random.key_data(x)
-        out.append(np.asarray(x))
-    return out
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.stats
-from conftest import load_config
+from conftest import leaves, load_config, tiny_run
 
 from gan_jax import checkpointing, divergence, runs, steps, train
 from gan_jax.dispatch import make_dispatch
@@ -28,29 +28,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 def tiny_config(steps_: int = 3, **overrides):
-    cfg = load_config("infogan", **overrides)
-    cfg.train.steps = steps_
-    cfg.train.log_every = 1
-    cfg.train.sample_every = 0
-    cfg.train.batch_size = 8
-    cfg.model.width = 8
-    cfg.model.z_dim = 8
-    cfg.game.q_hidden = 16
-    cfg.game.headline_samples = 5
-    cfg.eval.num_samples = 64
-    cfg.eval.every_steps = 0
-    cfg.eval.at_start = False
-    cfg.checkpoint.every_steps = steps_
-    return cfg
-
-
-def leaves(state: steps.State) -> list[np.ndarray]:
-    out = []
-    for x in jax.tree.leaves(state):
-        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-            x = jax.random.key_data(x)
-        out.append(np.asarray(x))
-    return out
+    sizes = {"model.width": 8, "model.z_dim": 8, "game.q_hidden": 16, "game.headline_samples": 5}
+    return tiny_run("infogan", steps_, **{**sizes, **overrides})
 
 
 # --- the info loss in closed form -------------------------------------------------------------

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_config
+from conftest import leaves, load_config
 
 from gan_jax import augment, checkpointing, data, regularizers, runs, steps, train
 from gan_jax.errors import ConfigError
@@ -28,15 +28,6 @@ def tiny_config(preset: str = "diffaugment", steps_: int = 3, **overrides):
     cfg.eval.extractor = "none"  # the loop, not the metrics (no classifier to train)
     cfg.checkpoint.every_steps = steps_
     return cfg
-
-
-def leaves(tree) -> list[np.ndarray]:
-    out = []
-    for x in jax.tree.leaves(tree):
-        if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-            x = jax.random.key_data(x)
-        out.append(np.asarray(x))
-    return out
 
 
 class FakeContext:

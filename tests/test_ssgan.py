@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_config
+from conftest import load_config, tiny_run
 
 from gan_jax import data, runs, steps, train
 from gan_jax.errors import ConfigError
@@ -19,21 +19,10 @@ from gan_jax.games import GAMES, s3gan, ssgan
 
 
 def tiny_config(recipe: str, steps_: int = 3, **overrides):
-    cfg = load_config(recipe, **overrides)
-    cfg.train.steps = steps_
-    cfg.train.log_every = 1
-    cfg.train.sample_every = 0
-    cfg.train.batch_size = 8
-    cfg.model.width = 8
-    cfg.model.z_dim = 8
-    cfg.game.rotation_examples = 4
-    if "headline_samples" in cfg.game:
-        cfg.game.headline_samples = 5
-    cfg.eval.num_samples = 64
-    cfg.eval.every_steps = 0
-    cfg.eval.at_start = False
-    cfg.checkpoint.every_steps = steps_
-    return cfg
+    sizes = {"model.width": 8, "model.z_dim": 8, "game.rotation_examples": 4}
+    if "headline_samples" in load_config(recipe).game:
+        sizes["game.headline_samples"] = 5
+    return tiny_run(recipe, steps_, **{**sizes, **overrides})
 
 
 def first_batch(run):

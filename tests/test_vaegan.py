@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_config
+from conftest import load_config, tiny_run
 
 from gan_jax import runs, steps, train
 from gan_jax.errors import ConfigError
@@ -18,13 +18,7 @@ from gan_jax.games import GAMES, vaegan
 
 
 def tiny_config(steps_: int = 2, **overrides):
-    cfg = load_config("vaegan", **overrides)
-    cfg.model.width, cfg.model.z_dim = 8, 8
-    cfg.train.steps, cfg.train.log_every, cfg.train.sample_every = steps_, 1, 0
-    cfg.train.batch_size = 8
-    cfg.eval.num_samples, cfg.eval.every_steps, cfg.eval.at_start = 64, 0, False
-    cfg.checkpoint.every_steps = steps_
-    return cfg
+    return tiny_run("vaegan", steps_, **{"model.width": 8, "model.z_dim": 8, **overrides})
 
 
 def test_kl_to_the_standard_normal_closed_form():

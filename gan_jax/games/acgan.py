@@ -41,8 +41,7 @@ from gan_jax.data import Dataset
 from gan_jax.errors import ConfigError
 from gan_jax.games import classic
 from gan_jax.losses import get_objective
-from gan_jax.models import compute_dtype
-from gan_jax.models.dcgan import DCGANDiscriminator
+from gan_jax.models.dcgan import HeadedCritic
 from gan_jax.steps import Context, Game
 
 KEYS: schema.Spec = {
@@ -116,7 +115,7 @@ def class_terms(
     return loss, {"class": loss, **terms}
 
 
-class ACGANCritic(nn.Module):
+class ACGANCritic(HeadedCritic):
     """The DCGAN discriminator's body with two heads: ``(logit (B,), {'logits': (B, K)})``.
 
     The class head is one dense layer on the flattened last feature map (the paper's critics end
@@ -124,32 +123,14 @@ class ACGANCritic(nn.Module):
     the class, it infers it.
     """
 
-    resolution: int = 16
-    width: int = 32
-    norm: str = "batch"
-    downsample: str = "adjoint"
-    spectral_norm: bool = False
     num_classes: int = 10
-    dtype: Any = None
-
-    def setup(self):
-        self.body = DCGANDiscriminator(
-            resolution=self.resolution,
-            width=self.width,
-            norm=self.norm,
-            downsample=self.downsample,
-            spectral_norm=self.spectral_norm,
-            dtype=self.dtype,
-            return_features=True,
-        )
-        nn.share_scope(self, self.body)
 
     @nn.compact
     def __call__(
         self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
     ) -> tuple[jax.Array, dict[str, jax.Array]]:
         del labels  # the critic infers the class
-        out, h = self.body(x, None, train)
+        out, h = self.features(x, train)
         h = h.reshape(h.shape[0], -1)
         logits = nn.Dense(self.num_classes, name="class_out", dtype=self.dtype)(h)
         return out, {"logits": logits.astype(jnp.float32)}
@@ -231,14 +212,10 @@ def build(config, dataset: Dataset) -> Game:
     objective = get_objective(config.objective)
     k = int(config.model.num_classes)
     latent = ClassLatent(config.model.z_dim, k)
-    critic = ACGANCritic(
-        resolution=dataset.shape[0],
-        width=config.model.width,
-        norm=config.model.d_norm,
-        downsample=config.model.downsample,
-        spectral_norm=config.model.d_spectral_norm,
+    critic = ACGANCritic.from_config(
+        config,
+        dataset.shape[0],
         num_classes=k,
-        dtype=compute_dtype(config.model),
     )
     weight = float(gc.class_weight)
 

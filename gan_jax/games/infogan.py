@@ -60,8 +60,7 @@ from gan_jax.data import Dataset
 from gan_jax.errors import ConfigError
 from gan_jax.games import classic
 from gan_jax.losses import get_objective
-from gan_jax.models import compute_dtype
-from gan_jax.models.dcgan import DCGANDiscriminator
+from gan_jax.models.dcgan import HeadedCritic
 from gan_jax.models.layers import norm_layer
 from gan_jax.steps import Context, Game
 
@@ -197,7 +196,7 @@ def info_terms(
     return loss, terms
 
 
-class InfoGANCritic(nn.Module):
+class InfoGANCritic(HeadedCritic):
     """The DCGAN discriminator's body with two heads: ``(logit (B,), q)``.
 
     ``q``: ``logits`` (B, K) of the categorical code, ``mean`` and ``log_std`` (B, C) of the
@@ -205,36 +204,17 @@ class InfoGANCritic(nn.Module):
     before BatchNorm), normalisation ``norm``, LeakyReLU(0.2), Dense to the code's parameters.
     """
 
-    resolution: int = 16
-    width: int = 32
-    norm: str = "batch"
-    downsample: str = "adjoint"
-    spectral_norm: bool = False
     num_categories: int = 10
     num_continuous: int = 2
     learn_std: bool = False
     q_hidden: int = 128
-    dtype: Any = None
-
-    def setup(self):
-        # The DCGAN critic itself, in this module's scope: its parameters keep their names.
-        self.body = DCGANDiscriminator(
-            resolution=self.resolution,
-            width=self.width,
-            norm=self.norm,
-            downsample=self.downsample,
-            spectral_norm=self.spectral_norm,
-            dtype=self.dtype,
-            return_features=True,
-        )
-        nn.share_scope(self, self.body)
 
     @nn.compact
     def __call__(
         self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
     ) -> tuple[jax.Array, dict[str, jax.Array]]:
         del labels  # unconditional
-        out, x = self.body(x, None, train)
+        out, x = self.features(x, train)
         dtype = self.dtype
 
         h = x.reshape(x.shape[0], -1)
@@ -316,17 +296,13 @@ def build(config, dataset: Dataset) -> Game:
     objective = get_objective(config.objective)
     latent = CodeLatent(config.model.z_dim, gc.num_categories, gc.num_continuous, gc.noise)
     resolution = dataset.shape[0]
-    critic = InfoGANCritic(
-        resolution=resolution,
-        width=config.model.width,
-        norm=config.model.d_norm,
-        downsample=config.model.downsample,
-        spectral_norm=config.model.d_spectral_norm,
+    critic = InfoGANCritic.from_config(
+        config,
+        resolution,
         num_categories=gc.num_categories,
         num_continuous=gc.num_continuous,
         learn_std=gc.learn_std,
         q_hidden=gc.q_hidden,
-        dtype=compute_dtype(config.model),
     )
     weights = dict(info_weight=float(gc.info_weight), continuous_weight=float(gc.continuous_weight))
 

@@ -29,7 +29,6 @@ GAN at the same budget, is measured by experiments/aux_critics_digits.py.
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import flax.linen as nn
 import jax
@@ -43,8 +42,7 @@ from gan_jax.data import Dataset
 from gan_jax.errors import ConfigError
 from gan_jax.games import classic
 from gan_jax.losses import get_objective
-from gan_jax.models import compute_dtype
-from gan_jax.models.dcgan import DCGANDiscriminator
+from gan_jax.models.dcgan import HeadedCritic
 from gan_jax.steps import Context, Game
 
 NUM_ROTATIONS = 4
@@ -116,7 +114,7 @@ def rotation_loss(
     return rotation_terms(heads["rotation"], labels, weight=weight)
 
 
-class SSGANCritic(nn.Module):
+class SSGANCritic(HeadedCritic):
     """The DCGAN discriminator's body with a rotation head: ``(logit (B,), heads)``.
 
     ``heads['rotation']``: (B, 4) logits of the rotation. With ``num_classes = K > 0`` (S3GAN)
@@ -125,31 +123,13 @@ class SSGANCritic(nn.Module):
     argmax, gradients stopped). Labels None: the unconditional logit.
     """
 
-    resolution: int = 16
-    width: int = 32
-    norm: str = "batch"
-    downsample: str = "adjoint"
-    spectral_norm: bool = False
     num_classes: int = 0
-    dtype: Any = None
-
-    def setup(self):
-        self.body = DCGANDiscriminator(
-            resolution=self.resolution,
-            width=self.width,
-            norm=self.norm,
-            downsample=self.downsample,
-            spectral_norm=self.spectral_norm,
-            dtype=self.dtype,
-            return_features=True,
-        )
-        nn.share_scope(self, self.body)
 
     @nn.compact
     def __call__(
         self, x: jax.Array, labels: jax.Array | None = None, train: bool = True
     ) -> tuple[jax.Array, dict[str, jax.Array]]:
-        out, h = self.body(x, None, train)
+        out, h = self.features(x, train)
         h = h.reshape(h.shape[0], -1)
         dense = functools.partial(nn.Dense, dtype=self.dtype)
         heads = {"rotation": dense(NUM_ROTATIONS, name="rotation_out")(h).astype(jnp.float32)}
@@ -168,14 +148,10 @@ class SSGANCritic(nn.Module):
 
 
 def make_critic(config, dataset: Dataset, num_classes: int) -> SSGANCritic:
-    return SSGANCritic(
-        resolution=dataset.shape[0],
-        width=config.model.width,
-        norm=config.model.d_norm,
-        downsample=config.model.downsample,
-        spectral_norm=config.model.d_spectral_norm,
+    return SSGANCritic.from_config(
+        config,
+        dataset.shape[0],
         num_classes=num_classes,
-        dtype=compute_dtype(config.model),
     )
 
 

@@ -139,3 +139,50 @@ class DCGANDiscriminator(nn.Module):
         out = spectral_norm(logit, sn, name="sn_logit")(h, train)
         out = out.reshape(out.shape[0]).astype(jnp.float32)
         return (out, x) if self.return_features else out
+
+
+class HeadedCritic(nn.Module):
+    """The DCGAN discriminator's body shared by extra heads (InfoGAN's Q, AC-GAN's classifier,
+    SSGAN's rotation): a subclass's ``__call__`` calls ``self.features(x, train)`` for
+    ``(logit (B,), last feature map (B, 4, 4, C))`` and puts its heads on the map.
+
+    The body lives in this module's scope (``nn.share_scope``), so its parameters keep the
+    plain DCGAN critic's names beside the heads'. It is unconditional: labels, when a head
+    uses them, are the subclass's business.
+    """
+
+    resolution: int = 16
+    width: int = 32
+    norm: str = "batch"
+    downsample: str = "adjoint"
+    spectral_norm: bool = False
+    dtype: Any = None
+
+    def setup(self):
+        self.body = DCGANDiscriminator(
+            resolution=self.resolution,
+            width=self.width,
+            norm=self.norm,
+            downsample=self.downsample,
+            spectral_norm=self.spectral_norm,
+            dtype=self.dtype,
+            return_features=True,
+        )
+        nn.share_scope(self, self.body)
+
+    def features(self, x: jax.Array, train: bool) -> tuple[jax.Array, jax.Array]:
+        return self.body(x, None, train)
+
+    @classmethod
+    def from_config(cls, config, resolution: int, **heads: Any) -> HeadedCritic:
+        """The critic of a run: the body from ``config.model`` (width, ``d_norm``, ``downsample``,
+        ``d_spectral_norm``, ``dtype``), the heads' fields from ``heads``."""
+        return cls(
+            resolution=resolution,
+            width=config.model.width,
+            norm=config.model.d_norm,
+            downsample=config.model.downsample,
+            spectral_norm=config.model.d_spectral_norm,
+            dtype=jnp.dtype(config.model.dtype),
+            **heads,
+        )
