@@ -49,6 +49,8 @@ Workloads (gan_jax side in brackets):
   digits   configs/default.py as shipped (DCGAN 16x16x1 on the embedded digits)
   wgan_gp  configs/wgan_gp.py:cifar10 on the same noise images: LayerNorm critic, 5 critic
            steps with the gradient penalty's double backward, Adam 1e-4 (0, 0.9)
+  resnet   configs/sngan.py as shipped: the SNGAN ResNets (G 128 / D 64 channels) on the digits
+           at 32x32, spectral norm in every critic layer, 5 critic steps, Adam 2e-4 (0, 0.9)
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-WORKLOADS = ("toy512", "toy128", "dcgan32", "digits", "wgan_gp")
+WORKLOADS = ("toy512", "toy128", "dcgan32", "digits", "wgan_gp", "resnet")
 SYNTHETIC_SHAPE = (32, 32, 3)
 
 
@@ -77,7 +79,7 @@ SYNTHETIC_SHAPE = (32, 32, 3)
 def jax_config(workload: str, variant: str):
     """The gan_jax config of a workload; ``variant`` is 'default' or a named override."""
     sys.path.insert(0, str(REPO))
-    from configs import default, nsgan, wgan_gp
+    from configs import default, nsgan, sngan, wgan_gp
 
     if workload in ("toy512", "toy128"):
         c = nsgan.get_config("ring8")
@@ -86,6 +88,8 @@ def jax_config(workload: str, variant: str):
         c.train.batch_size = batch
     elif workload == "digits":
         c = default.get_config()
+    elif workload == "resnet":
+        c = sngan.get_config()
     else:
         # The shipped CIFAR-10 preset (the issue's dcgan32: 32x32x3, width 64, z 100, batch 64),
         # trained on uniform-noise images of its shape (see jax_run).
@@ -115,6 +119,7 @@ DEFAULT_VARIANTS = {
     "dcgan32": ("subpixel", "flax"),
     "digits": ("subpixel", "flax"),
     "wgan_gp": ("subpixel",),  # 'conv' / 'flax': ~15 s a step (XLA's own double backward)
+    "resnet": (),  # no strided (transposed) convolutions: the variants change nothing
 }
 
 
@@ -124,7 +129,7 @@ DEFAULT_VARIANTS = {
 # (convnets: NHWC memory format for the networks and images), 'compile' (torch.compile of G and D,
 # the inductor's default mode).
 TORCH_VARIANTS = ("eager", "passive", "channels_last", "compile")
-CONVNETS = ("dcgan32", "digits", "wgan_gp")
+CONVNETS = ("dcgan32", "digits", "wgan_gp", "resnet")
 
 
 def torch_variants(workload: str, requested: str) -> tuple[str, ...]:
@@ -273,7 +278,7 @@ def torch_setup(workload: str):
         g = ref.mlp_generator(mc.z_dim, tuple(mc.g_hidden), 2)
         d = ref.mlp_discriminator(2, tuple(mc.d_hidden))
         return cfg, g, d, sample
-    if workload == "digits":
+    if workload in ("digits", "resnet"):
         from sklearn.datasets import load_digits
 
         res = cfg.data.resolution
@@ -290,6 +295,9 @@ def torch_setup(workload: str):
         def sample(n):
             return torch.rand(n, shape[2], shape[0], shape[1]) * 2 - 1
 
+    if workload == "resnet":  # SNGAN: D has model.width channels, G twice as many
+        g = ref.ResNetGenerator(mc.z_dim, shape[0], 2 * mc.width, shape[2])
+        return cfg, g, ref.resnet_discriminator(mc.width, shape[2]), sample
     g = ref.DCGANGenerator(mc.z_dim, shape[0], mc.width, shape[2], mc.g_norm)
     d = ref.dcgan_discriminator(shape[0], mc.width, shape[2], mc.d_norm)
     return cfg, g, d, sample

@@ -16,6 +16,10 @@ so that the two do the same arithmetic:
   parameters do not collect gradients during the generator update (gan_jax differentiates with
   respect to G's parameters only). Objectives: the non-saturating GAN (softplus on logits) and
   WGAN-GP (Gulrajani et al. 2017, eq. 3: double backward through the critic).
+- SNGAN's ResNets (gan_jax/models/resnet.py; Miyato et al. 2018, Appendix B.4): G's up ResBlocks
+  with nearest-neighbour upsampling and BatchNorm, the critic's ResBlocks with average pooling,
+  every critic layer in ``torch.nn.utils.parametrizations.spectral_norm`` (one power iteration
+  per training forward pass, as gan_jax's SpectralNorm).
 
 This is the strongest eager PyTorch we know to write for it: fused Adam where the build has it,
 ``zero_grad(set_to_none=True)``, no host synchronisation inside the step.
@@ -100,6 +104,85 @@ def dcgan_discriminator(resolution: int, width: int, channels: int, norm: str) -
         layers.append(nn.LeakyReLU(0.2))
         cin, feats = feats, feats * 2
     return nn.Sequential(*layers, nn.Conv2d(cin, 1, 4), nn.Flatten(0))
+
+
+class ResNetGBlock(nn.Module):
+    """SNGAN's up ResBlock: BN-ReLU-up-conv3x3-BN-ReLU-conv3x3, shortcut up-conv1x1."""
+
+    def __init__(self, cin: int, cout: int, bias: bool):
+        super().__init__()
+        self.bn1, self.bn2 = nn.BatchNorm2d(cin), nn.BatchNorm2d(cout)
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1, bias=bias)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=bias)
+        self.shortcut = nn.Conv2d(cin, cout, 1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.interpolate(F.relu(self.bn1(x)), scale_factor=2, mode="nearest")
+        h = self.conv2(F.relu(self.bn2(self.conv1(h))))
+        return h + self.shortcut(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class ResNetGenerator(nn.Module):
+    """SNGAN's ResNet generator (gan_jax/models/resnet.py, unconditional, BatchNorm)."""
+
+    def __init__(self, z_dim: int, resolution: int, width: int, channels: int):
+        super().__init__()
+        self.width = width
+        self.project = nn.Linear(z_dim, 4 * 4 * width, bias=False)
+        n = {16: 2, 32: 3, 64: 4}[resolution]
+        self.blocks = nn.Sequential(*[ResNetGBlock(width, width, False) for _ in range(n)])
+        self.bn_out = nn.BatchNorm2d(width)
+        self.conv_out = nn.Conv2d(width, channels, 3, padding=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(self.project(z).view(z.shape[0], self.width, 4, 4))
+        return torch.tanh(self.conv_out(F.relu(self.bn_out(x))))
+
+
+def _sn(layer: nn.Module) -> nn.Module:
+    return torch.nn.utils.parametrizations.spectral_norm(layer)
+
+
+class ResNetDBlock(nn.Module):
+    """SNGAN's critic ResBlock (``optimized``: the first block), every layer spectrally normed."""
+
+    def __init__(self, cin: int, cout: int, downsample: bool, optimized: bool = False):
+        super().__init__()
+        self.downsample, self.optimized = downsample, optimized
+        self.conv1 = _sn(nn.Conv2d(cin, cout, 3, padding=1))
+        self.conv2 = _sn(nn.Conv2d(cout, cout, 3, padding=1))
+        learned = optimized or downsample or cin != cout
+        self.shortcut = _sn(nn.Conv2d(cin, cout, 1)) if learned else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(x if self.optimized else F.relu(x))
+        h = self.conv2(F.relu(h))
+        if self.downsample:
+            h = F.avg_pool2d(h, 2)
+        if self.optimized:
+            return h + self.shortcut(F.avg_pool2d(x, 2))
+        s = x if self.shortcut is None else self.shortcut(x)
+        return h + (F.avg_pool2d(s, 2) if self.downsample else s)
+
+
+def resnet_discriminator(width: int, channels: int) -> nn.Module:
+    """SNGAN's ResNet critic: optimized block, down block, two plain blocks, ReLU, sum, Dense."""
+
+    class Critic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.Sequential(
+                ResNetDBlock(channels, width, True, optimized=True),
+                ResNetDBlock(width, width, True),
+                ResNetDBlock(width, width, False),
+                ResNetDBlock(width, width, False),
+            )
+            self.logit = _sn(nn.Linear(width, 1))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.logit(F.relu(self.blocks(x)).sum(dim=(2, 3)))[:, 0]
+
+    return Critic()
 
 
 def adam(params, lr: float, b1: float, b2: float) -> torch.optim.Optimizer:
