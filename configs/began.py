@@ -9,7 +9,7 @@ is the DCGAN generator; Adam 2e-4, beta1 0.5. Presets: `:digits` (default), `:mn
 `_g<gamma>` for another diversity ratio (`:digits_g0.3`, `:digits_g0.7`).
 experiments/began_digits.py measures M_global against sample quality and the gamma trade-off:
 at this budget G collapses to one grey image at gamma 0.3, 0.5 and 0.7 (FD 778-1115, k_t 0 from
-step 1500; experiments/README.md), so the recipe does not yet learn the digits.
+step 1500), so the recipe does not learn the digits; experiments/README.md has the diagnosis.
 """
 
 from configs import default

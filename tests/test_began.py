@@ -63,6 +63,58 @@ def test_one_step_applies_the_paper_losses_and_the_k_update():
     )
 
 
+class StubContext:
+    """G(z) = a (a constant image), D(v) = b v (a scaled copy), parameters ``{'g': a, 'd': b}``;
+    steps.Context's API as the BEGAN losses use it."""
+
+    def __init__(self, params, aux):
+        self.params, self.aux, self.new_aux = params, aux, {}
+
+    def __call__(self, name, *inputs, train):
+        if name == "g":
+            return jnp.full((inputs[0].shape[0], 2, 2, 1), self.params["g"])
+        return self.params["d"] * inputs[0], None
+
+    def normal(self, key, shape):
+        return jax.random.normal(key, shape)
+
+    def set_aux(self, name, value):
+        self.new_aux[name] = value
+
+
+def test_the_stop_gradients_critic_sees_fakes_as_inputs_and_g_moves_only_its_own_loss():
+    """L(v) = mean |v - b v| = |1 - b| mean |v|: with x = 1, G(z) = a = 0.5, b = 0.2 (so
+    1 - b > 0): L(x) = 0.8, L(G(z)) = 0.4. Critic: L_D = L(x) - k L(G(z)), dL_D/db = -1 + k a
+    and no gradient into G; generator: dL_G/da = 1 - b = 0.8, and k_{t+1} carries no gradient."""
+    latent = began.classic.Latent(3, 0)
+    x = {"x": jnp.ones((4, 2, 2, 1))}
+    aux = {"k": jnp.asarray(0.25), "real_loss": jnp.asarray(0.8)}
+
+    def d_loss(params):
+        return began.critic_loss(
+            StubContext(params, aux), x, jax.random.key(0), latent=latent, eta=1
+        )
+
+    params = {"g": jnp.asarray(0.5), "d": jnp.asarray(0.2)}
+    (loss, terms), grads = jax.value_and_grad(d_loss, has_aux=True)(params)
+    np.testing.assert_allclose([terms["real"], terms["fake"]], [0.8, 0.4], rtol=1e-6)
+    np.testing.assert_allclose(loss, 0.8 - 0.25 * 0.4, rtol=1e-6)
+    np.testing.assert_allclose(grads["d"], -1.0 + 0.25 * 0.5, rtol=1e-6)
+    assert float(grads["g"]) == 0.0  # the fakes enter the critic's loss as constants
+
+    def g_loss(params):
+        ctx = StubContext(params, aux)
+        out = began.generator_loss(
+            ctx, x, jax.random.key(1), latent=latent, eta=1, gamma=0.5, lambda_k=0.1
+        )
+        return out[0] + ctx.new_aux["k"], out[1]  # k_{t+1} must add no gradient
+
+    (loss, terms), grads = jax.value_and_grad(g_loss, has_aux=True)(params)
+    np.testing.assert_allclose(grads["g"], 0.8, rtol=1e-6)
+    np.testing.assert_allclose(grads["d"], -0.5, rtol=1e-6)  # d L(G) / db (D is frozen there)
+    np.testing.assert_allclose(terms["k"], 0.25 + 0.1 * (0.5 * 0.8 - 0.4), rtol=1e-6)
+
+
 @pytest.mark.slow  # covered by the game's end-to-end test in the default run
 def test_lambda_k_zero_keeps_k_fixed_and_l2_changes_the_losses():
     run = runs.build_run(tiny_config(**{"game.lambda_k": 0.0, "game.k_init": 0.7}))
