@@ -154,14 +154,18 @@ def test_paired_metrics_of_known_translations(digits_classifier):
     exact = pix2pix.paired_metrics(b, test, digits_classifier, "rot90")
     assert exact["class_preservation"] == exact["classifier_accuracy"] > 0.97
     assert exact["l1"] == 0.0 and exact["psnr"] > 100 and exact["sharpness"] == 1.0
-    assert abs(exact["fd_target"]) < 1e-6
+    assert abs(exact["fd_target"]) < 1e-3  # identical feature sets, up to rounding
     # The identity map keeps the pixels of the source, not the target: error, lost classes.
     ident = pix2pix.paired_metrics(a, test, digits_classifier, "rot90")
     assert ident["l1"] == pytest.approx(float(np.mean(np.abs(a - b))))
     assert ident["class_preservation"] < 0.5 and ident["fd_target"] > 10
-    # A blurred target: lower sharpness, the same classes mostly.
-    blur = (b + np.roll(b, 1, 1) + np.roll(b, -1, 1) + np.roll(b, 1, 2) + np.roll(b, -1, 2)) / 5
-    assert pix2pix.paired_metrics(blur, test, digits_classifier, "rot90")["sharpness"] < 0.5
+
+    # A blurred target (two 5-point means): about a quarter of the sharpness.
+    def blur(x):
+        return (x + np.roll(x, 1, 1) + np.roll(x, -1, 1) + np.roll(x, 1, 2) + np.roll(x, -1, 2)) / 5
+
+    blurred = pix2pix.paired_metrics(blur(blur(b)), test, digits_classifier, "rot90")
+    assert blurred["sharpness"] < 0.4
 
 
 # ---------------------------------------------------------------------------------------------
