@@ -25,6 +25,10 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
   B = the digits transformed by ``data.domain_b`` (``DOMAIN_TRANSFORMS``: 'invert', -x, the
   default; 'rot90'), from disjoint halves of the 1797 digits, so no image has its pair in the
   other domain. Batches are ``{'a', 'label_a', 'b', 'label_b'}``, a and b drawn independently.
+- ``digits_paired``: the same two domains *paired* (kind 'paired', pix2pix): b = the
+  ``data.domain_b`` transform of a, the SAME image. Training pairs are the digits of
+  digits_unpaired's A half (899); the other half (898) is held out as test pairs
+  (``digits_paired_arrays``). Batches are ``{'a', 'b', 'label'}``.
 
 - ``digits_ssl``, ``mnist5k_ssl``: the semi-supervised versions of digits and mnist5k (kind
   'semisupervised', the semi-supervised games). The images are split once into train and TEST
@@ -316,7 +320,7 @@ def _check_unpaired_batch(config) -> None:
         raise ConfigError(
             "train.batch_size",
             config.train.batch_size,
-            f"<= {1797 // 2} (digits_unpaired draws each domain's images without replacement)",
+            f"<= {1797 // 2} ({config.data.name} draws each domain's images without replacement)",
         )
 
 
@@ -353,6 +357,39 @@ def digits_unpaired(resolution: int = 16, domain_b: str = "invert") -> Dataset:
     return Dataset("digits_unpaired", a_np.shape[1:], sample, 10)
 
 
+def digits_paired_arrays(
+    resolution: int = 16, domain_b: str = "invert"
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """((a, b, label) train, (a, b, label) test) of ``digits_paired``: b = T(a) for
+    T = ``DOMAIN_TRANSFORMS[domain_b]``; train = digits_unpaired's A half, test = the other."""
+    a, label_a, _, _ = digits_unpaired_arrays(resolution, domain_b)
+    images, labels = digits_arrays(resolution)
+    perm = np.random.default_rng(DOMAIN_SPLIT_SEED).permutation(len(images))
+    test_idx = np.sort(perm[(len(images) + 1) // 2 :])
+    transform = DOMAIN_TRANSFORMS[domain_b][0]
+    test_a = images[test_idx]
+
+    def pairs(x, y):
+        return x, np.ascontiguousarray(transform(x)), y
+
+    return pairs(a, label_a), pairs(test_a, labels[test_idx])
+
+
+def digits_paired(resolution: int = 16, domain_b: str = "invert") -> Dataset:
+    """Paired domains: batches of training pairs (a, T(a)) with a's label."""
+    (a_np, b_np, label_np), _ = digits_paired_arrays(resolution, domain_b)
+
+    def sample(key: jax.Array, batch_size: int) -> Batch:
+        idx = jax.random.choice(key, a_np.shape[0], (batch_size,), replace=False)
+        return {
+            "a": jnp.asarray(a_np)[idx],
+            "b": jnp.asarray(b_np)[idx],
+            "label": jnp.asarray(label_np)[idx],
+        }
+
+    return Dataset("digits_paired", a_np.shape[1:], sample, 10)
+
+
 def host_dataset(cfg: Mapping[str, Any]) -> Dataset:
     """A ``tfds:`` or ``folder:`` dataset; its files are opened on first use."""
     source = input_pipeline.host_source(cfg)
@@ -374,7 +411,8 @@ class DatasetEntry:
       build: the `data` config block -> Dataset.
       keys: its keys of the `data` block (beyond ``name``), with defaults and checks.
       kind: 'points' (2D mixtures: batches {'x', 'label'}), 'images' (the same, NHWC),
-        'domains' (unpaired image domains: {'a', 'label_a', 'b', 'label_b'}) or
+        'domains' (unpaired image domains: {'a', 'label_a', 'b', 'label_b'}), 'paired'
+        (paired image domains: {'a', 'b', 'label'}) or
         'semisupervised' ({'x', 'x_labelled', 'label_labelled'}); a game says which kinds it
         trains on (its module's DATA_KINDS).
       check: optional ``config -> None`` for a combination it cannot serve.
@@ -446,6 +484,12 @@ DATASETS: dict[str, DatasetEntry] = {
         lambda cfg: digits_unpaired(cfg["resolution"], cfg["domain_b"]),
         {"resolution": _RESOLUTION, "domain_b": _DOMAIN_B},
         "domains",
+        check=_check_unpaired_batch,
+    ),
+    "digits_paired": DatasetEntry(
+        lambda cfg: digits_paired(cfg["resolution"], cfg["domain_b"]),
+        {"resolution": _RESOLUTION, "domain_b": _DOMAIN_B},
+        "paired",
         check=_check_unpaired_batch,
     ),
     "digits_ssl": DatasetEntry(

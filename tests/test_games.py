@@ -63,6 +63,17 @@ TINY = {
         "cyclegan",
         {"game.g_width": 4, "game.g_blocks": 1, "game.d_width": 4, "game.pool_size": 12},
     ),
+    "pix2pix": ("pix2pix", {"game.g_width": 4, "game.g_depth": 2, "game.d_width": 4}),
+    "srgan": (
+        "srgan",
+        {
+            "game.g_width": 4,
+            "game.g_blocks": 1,
+            "game.d_width": 4,
+            "game.d_stages": 2,
+            "game.content": "mse",  # the feature loss trains the mnist5k classifier first
+        },
+    ),
     "semisupervised": (
         "ssl_gan",
         {"game.d_hidden": (16, 8), "game.g_hidden": (16,), "game.z_dim": 8},

@@ -2,7 +2,7 @@
 
 Each game is one module (``gan_jax.steps`` says what a game declares) with
 
-- ``DATA_KINDS``: the dataset kinds it trains on ('points', 'images', 'domains');
+- ``DATA_KINDS``: the dataset kinds it trains on ('points', 'images', 'domains', 'paired');
 - ``DEFAULTS``: its keys of the ``game`` config block and their defaults (a recipe starts from
   ``games.defaults(name)``);
 - ``check(config)``: raises ``ConfigError`` (key, value, what is allowed) on a bad value of its
@@ -21,6 +21,12 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   joint distribution of two domains without pairs; headline: same-digit, transform pairs.
 - ``cyclegan``: unpaired image-to-image translation, two generators and two PatchGAN critics
   (Zhu et al. 2017).
+- ``pix2pix``: paired image-to-image translation (Isola et al. 2017): a U-Net G, a conditional
+  PatchGAN critic of (input, output) pairs, L1 + cGAN; headline: error against the true target,
+  class preservation, FD in the target domain.
+- ``srgan``: SRGAN (Ledig et al. 2017): 4x super-resolution, a residual G with sub-pixel
+  upsampling, content loss in the embedded classifier's features + 1e-3 adversarial; headline
+  PSNR, SSIM and FD of the super-resolved images (SRResNet: ``game.adv_weight`` 0, MSE).
 - ``ssgan``: SSGAN (Chen et al. 2019): a rotation-prediction head on the critic, its loss on
   rotated reals (critic) and fakes (G); headline ``rotation_accuracy``.
 - ``s3gan``: S3GAN (Lucic et al. 2019): SSGAN's critic with a class head trained on a labelled
@@ -58,8 +64,10 @@ from gan_jax.games import (
     ebgan,
     improved,
     infogan,
+    pix2pix,
     s3gan,
     semisupervised,
+    srgan,
     ssgan,
     triplegan,
     vaegan,
@@ -69,6 +77,8 @@ GAMES: dict[str, ModuleType] = {
     "classic": classic,
     "infogan": infogan,
     "cyclegan": cyclegan,
+    "pix2pix": pix2pix,
+    "srgan": srgan,
     "acgan": acgan,
     "ssgan": ssgan,
     "s3gan": s3gan,

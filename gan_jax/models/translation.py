@@ -109,3 +109,124 @@ class PatchDiscriminator(nn.Module):
         )
         h = nn.leaky_relu(_norm(self.norm, "norm_last")(last(h)), 0.2)
         return nn.Conv(1, (4, 4), padding="SAME", kernel_init=INIT, name="patch_scores")(h)
+
+
+class UnetGenerator(nn.Module):
+    """pix2pix's U-Net (Isola et al. 2017, section 3.2.1 and appendix 6.1.1), scaled down.
+
+    x (B, H, W, C) in [-1, 1] -> image (B, H, W, C) in [-1, 1]; H, W divisible by 2^depth.
+    Encoder: ``depth`` 4x4 stride-2 convolutions of width min(width * 2^i, 8 * width),
+    LeakyReLU(0.2), instance norm except on the first and the innermost (a 1x1 map has no spatial
+    statistics; the reference code's innermost block has no norm either). Decoder: 4x4 stride-2
+    transposed convolutions, ReLU, each concatenated with the encoder's map of the same size
+    (the skip connections), instance norm except on the output, tanh. ``dropout`` > 0 is the
+    paper's noise: dropout of that rate on the first ``min(3, depth - 1)`` decoder layers, drawn
+    from ``key`` (none without a key, as at evaluation here; the paper keeps it at test time).
+    """
+
+    width: int = 16
+    depth: int = 4
+    norm: str = "instance"
+    dropout: float = 0.0
+
+    @nn.compact
+    def __call__(
+        self, x: jax.Array, key: jax.Array | None = None, train: bool = False
+    ) -> jax.Array:
+        channels, bias = x.shape[-1], self.norm == "none"
+        widths = [min(self.width * 2**i, 8 * self.width) for i in range(self.depth)]
+        skips, h = [], x
+        for i, w in enumerate(widths):
+            inner = i == self.depth - 1
+            h = layers.StridedConv(w, bias or i == 0 or inner, kernel_init=INIT, name=f"down{i}")(
+                nn.leaky_relu(h, 0.2) if i else h
+            )
+            if 0 < i < self.depth - 1:
+                h = _norm(self.norm, f"norm_down{i}")(h)
+            skips.append(h)
+        keys = [None] * self.depth if key is None else list(jax.random.split(key, self.depth))
+        h = skips.pop()
+        for i, w in enumerate(reversed([channels, *widths[:-1]])):
+            outer = i == self.depth - 1
+            up = layers.ConvTranspose4x4(w, bias or outer, kernel_init=INIT, name=f"up{i}")
+            h = up(nn.relu(h))
+            if outer:
+                return jnp.tanh(h)
+            h = _norm(self.norm, f"norm_up{i}")(h)
+            if self.dropout and i < 3 and keys[i] is not None:
+                h = nn.Dropout(self.dropout)(h, deterministic=False, rng=keys[i])
+            h = jnp.concatenate([h, skips.pop()], axis=-1)
+        raise AssertionError("unreachable")
+
+
+def depth_to_space(x: jax.Array, r: int) -> jax.Array:
+    """(B, H, W, r*r*C) -> (B, r*H, r*W, C), PyTorch's PixelShuffle channel order
+    (Shi et al. 2016, the sub-pixel convolution): out[b, r*h + i, r*w + j, c] = x[b, h, w,
+    c*r*r + i*r + j]."""
+    b, h, w, crr = x.shape
+    c = crr // (r * r)
+    x = x.reshape(b, h, w, c, r, r).transpose(0, 1, 4, 2, 5, 3)
+    return x.reshape(b, h * r, w * r, c)
+
+
+class SRResNet(nn.Module):
+    """SRGAN's generator (Ledig et al. 2017, figure 4), scaled down, without BatchNorm.
+
+    Low-res x (B, h, w, C) -> (B, 2^upsamples h, 2^upsamples w, C): a 9x9 convolution and
+    PReLU, ``num_blocks`` residual blocks (3x3 conv, PReLU, 3x3 conv, + skip) at the input's
+    resolution, a 3x3 convolution plus the long skip, then ``upsamples`` sub-pixel blocks (3x3
+    convolution to 4x channels, ``depth_to_space`` by 2, PReLU) and a 9x9 convolution to the
+    image's channels, linear (as the paper's). No BatchNorm: the paper has it in every block;
+    EDSR (Lim et al. 2017) showed it hurts super-resolution, and without it the network needs
+    no running statistics.
+    """
+
+    width: int = 32
+    num_blocks: int = 4
+    upsamples: int = 2
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        del train
+        channels = x.shape[-1]
+
+        def conv(h, features, size, name):
+            return nn.Conv(features, (size, size), padding="SAME", name=name)(h)
+
+        h = nn.PReLU(name="prelu_in")(conv(x, self.width, 9, "conv_in"))
+        skip = h
+        for i in range(self.num_blocks):
+            r = nn.PReLU(name=f"block{i}_prelu")(conv(h, self.width, 3, f"block{i}_conv0"))
+            h = h + conv(r, self.width, 3, f"block{i}_conv1")
+        h = skip + conv(h, self.width, 3, "conv_mid")
+        for i in range(self.upsamples):
+            h = depth_to_space(conv(h, 4 * self.width, 3, f"up{i}_conv"), 2)
+            h = nn.PReLU(name=f"up{i}_prelu")(h)
+        return conv(h, channels, 9, "conv_out")
+
+
+class SRDiscriminator(nn.Module):
+    """SRGAN's critic (Ledig et al. 2017, figure 4), scaled down, without BatchNorm.
+
+    x (B, H, W, C) -> (B,) logits: pairs of 3x3 convolutions (stride 1 then 2) of widths
+    ``width * 2^i`` for i < ``num_stages``, LeakyReLU(0.2), a dense layer of 8 * width, LeakyReLU,
+    a dense layer to one logit (the paper's sigmoid is the loss's). The paper has 4 stages of
+    64..512 channels and BatchNorm after every convolution but the first.
+    """
+
+    width: int = 16
+    num_stages: int = 3
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        del train
+        h = x
+        for i in range(self.num_stages):
+            w = self.width * 2**i
+            for stride in (1, 2):
+                conv = nn.Conv(
+                    w, (3, 3), (stride, stride), padding="SAME", name=f"conv{i}_{stride}"
+                )
+                h = nn.leaky_relu(conv(h), 0.2)
+        h = nn.leaky_relu(nn.Dense(8 * self.width, name="dense")(h.reshape(h.shape[0], -1)), 0.2)
+        return nn.Dense(1, name="logit")(h)[:, 0]
