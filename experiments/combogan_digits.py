@@ -120,7 +120,7 @@ def main(argv):
     game = config.game
     setting = (
         f"configs/combogan.py, seed {config.seed}, data.domains={config.data.domains!r}, "
-        f"{config.train.steps} steps of batch {config.train.batch_size}, cycle_weight "
+        f"{int(state.step)} steps of batch {config.train.batch_size}, cycle_weight "
         f"{game.cycle_weight}, encoders width {game.g_width} x {game.enc_blocks} blocks, decoders "
         f"{game.dec_blocks} blocks, D width {game.d_width} x {game.d_layers} layers; "
         + ("resumed from the workdir's checkpoints" if resumed else f"trained in {train_s:.0f} s")

@@ -121,7 +121,7 @@ def main(argv):
                 "ba": m["class_preservation_ba"],
                 "params": cyclegan_params(domain_b),
             }
-    game, steps = config.game, config.train.steps
+    game, steps = config.game, int(state.step)
     setting = (
         f"configs/stargan.py, seed {config.seed}, data.domains={config.data.domains!r}, "
         f"{steps} steps of batch {config.train.batch_size} ({config.train.batch_size // n} per "
