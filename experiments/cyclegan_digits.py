@@ -85,7 +85,8 @@ def main(argv):
     trained_out, trained = measure(state)
     _, untrained = measure(run.init_state(jax.random.key(config.seed)))
     identity = {"fake_b": a, "rec_a": a, "fake_a": b, "rec_b": b}
-    exact = {"fake_b": transform(a), "rec_a": a, "fake_a": undo(b), "rec_b": b}
+    # No inverse (thicken, erode): G_BA's true map is unknown; b itself stands in for it.
+    exact = {"fake_b": transform(a), "rec_a": a, "fake_a": undo(b) if undo else b, "rec_b": b}
     rows = {
         "trained": trained,
         "untrained G": untrained,

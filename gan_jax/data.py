@@ -29,6 +29,13 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
   ``data.domain_b`` transform of a, the SAME image. Training pairs are the digits of
   digits_unpaired's A half (899); the other half (898) is held out as test pairs
   (``digits_paired_arrays``). Batches are ``{'a', 'b', 'label'}``.
+  More transforms: 'rot180', 'flip' (left-right mirror), 'thicken' (3x3 max filter: dilated
+  strokes) and 'erode' (3x3 min filter); the last two have no inverse (``None``).
+- ``digits_domains``: N >= 2 unpaired domains (kind 'multidomain', StarGAN, ComboGAN):
+  ``data.domains`` is a comma list of 'identity' and transform names (default
+  'identity,invert,rot90,thicken'); a fixed permutation puts each of the 1797 digits in ONE
+  domain (no pairs). A batch of B holds B / N images of each domain in domain order:
+  ``{'x', 'label', 'domain'}``.
 
 - ``digits_ssl``, ``mnist5k_ssl``: the semi-supervised versions of digits and mnist5k (kind
   'semisupervised', the semi-supervised games). The images are split once into train and TEST
@@ -304,12 +311,32 @@ _SSL_KEYS: schema.Spec = {
 }
 
 
-# data.domain_b of digits_unpaired: name -> (transform, its inverse), on NHWC batches.
-DOMAIN_TRANSFORMS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+# data.domain_b of digits_unpaired and data.domains of digits_domains: name -> (transform, its
+# inverse), on NHWC batches (NumPy or JAX arrays). The inverse is None where the transform loses
+# information (thicken, erode): measures then classify the transformed image as it is.
+DOMAIN_TRANSFORMS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any] | None]] = {
     "invert": (lambda x: -x, lambda x: -x),
     # np.rot90 of each image (a quarter turn counterclockwise) and back.
     "rot90": (lambda x: x[:, :, ::-1].swapaxes(1, 2), lambda x: x[:, ::-1].swapaxes(1, 2)),
+    # A half turn: its own inverse.
+    "rot180": (lambda x: x[:, ::-1, ::-1], lambda x: x[:, ::-1, ::-1]),
+    # A left-right mirror: its own inverse.
+    "flip": (lambda x: x[:, :, ::-1], lambda x: x[:, :, ::-1]),
+    # 3x3 max (thicken: dilated strokes) and min (erode) filters, edges padded with the background.
+    "thicken": (lambda x: _filter3x3(x, np.maximum), None),
+    "erode": (lambda x: _filter3x3(x, np.minimum), None),
 }
+
+
+def _filter3x3(x, reduce):
+    """``reduce`` (np.maximum / np.minimum) over each pixel's 3x3 neighbourhood, stride 1; the
+    border is padded with -1 (the digits' background), so dilation adds no stroke at the edge."""
+    pad = np.pad(np.asarray(x), ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=-1.0)
+    h, w = x.shape[1], x.shape[2]
+    shifted = [pad[:, i : i + h, j : j + w] for i in range(3) for j in range(3)]
+    return functools.reduce(reduce, shifted)
+
+
 # The fixed split of digits_unpaired into its A and B halves (one split for every run seed).
 DOMAIN_SPLIT_SEED = 0
 _DOMAIN_B = schema.choice("invert", DOMAIN_TRANSFORMS, "digits_unpaired: domain B's transform")
@@ -388,6 +415,90 @@ def digits_paired(resolution: int = 16, domain_b: str = "invert") -> Dataset:
         }
 
     return Dataset("digits_paired", a_np.shape[1:], sample, 10)
+# ---------------------------------------------------------------------------------------------
+# digits_domains: several unpaired domains of the digits (StarGAN, ComboGAN).
+
+# data.domains of digits_domains: a comma list of 'identity' and DOMAIN_TRANSFORMS names.
+DEFAULT_DOMAINS = "identity,invert,rot90,thicken"
+
+
+def domain_names(domains: str) -> tuple[str, ...]:
+    """The names of a ``data.domains`` string; ConfigError on an unknown or repeated one, or
+    fewer than two."""
+    names = tuple(d.strip() for d in str(domains).split(","))
+    allowed = ["identity", *sorted(DOMAIN_TRANSFORMS)]
+    bad = [d for d in names if d not in allowed]
+    if bad or len(set(names)) != len(names) or len(names) < 2:
+        raise ConfigError(
+            "data.domains", domains, f"two or more distinct names, comma-separated, of {allowed}"
+        )
+    return names
+
+
+def domain_transform(name: str) -> tuple[Callable[[Any], Any], Callable[[Any], Any] | None]:
+    """(transform, inverse) of a domain name; 'identity' is (id, id)."""
+    if name == "identity":
+        return (lambda x: x, lambda x: x)
+    return DOMAIN_TRANSFORMS[name]
+
+
+def digits_domains_arrays(
+    resolution: int = 16, domains: str = DEFAULT_DOMAINS
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(images, labels)] of each domain of ``digits_domains``: the digits split by a fixed
+    permutation (seed ``DOMAIN_SPLIT_SEED``) into N parts of 1797 // N or one more (position k
+    of the permutation goes to domain k mod N), part d transformed by domain d's transform. No
+    image appears in two domains, so there are no pairs."""
+    names = domain_names(domains)
+    images, labels = digits_arrays(resolution)
+    perm = np.random.default_rng(DOMAIN_SPLIT_SEED).permutation(len(images))
+    out = []
+    for d, name in enumerate(names):
+        idx = np.sort(perm[d :: len(names)])
+        x = np.ascontiguousarray(domain_transform(name)[0](images[idx]), dtype=np.float32)
+        out.append((x, labels[idx]))
+    return out
+
+
+def digits_domains(resolution: int = 16, domains: str = DEFAULT_DOMAINS) -> Dataset:
+    """N unpaired domains of the digits; a batch of B holds B / N images of each domain, in
+    domain order: ``{'x', 'label', 'domain'}`` with ``domain`` = 0 .. N-1, each repeated B / N
+    times (so a game may slice domain d's block statically)."""
+    parts = digits_domains_arrays(resolution, domains)
+    n = len(parts)
+
+    def sample(key: jax.Array, batch_size: int) -> Batch:
+        per = batch_size // n
+        xs, labels = [], []
+        for d, (x_np, label_np) in enumerate(parts):
+            idx = jax.random.choice(
+                jax.random.fold_in(key, d), x_np.shape[0], (per,), replace=False
+            )
+            xs.append(jnp.asarray(x_np)[idx])
+            labels.append(jnp.asarray(label_np)[idx])
+        return {
+            "x": jnp.concatenate(xs),
+            "label": jnp.concatenate(labels),
+            "domain": jnp.repeat(jnp.arange(n, dtype=jnp.int32), per),
+        }
+
+    return Dataset("digits_domains", parts[0][0].shape[1:], sample, 10)
+
+
+def _check_domains_batch(config) -> None:
+    n = len(domain_names(config.data.domains))
+    smallest = 1797 // n
+    b = config.train.batch_size
+    if b % n or b // n > smallest:
+        raise ConfigError(
+            "train.batch_size",
+            b,
+            f"a multiple of the {n} domains of data.domains with batch_size / {n} <= {smallest} "
+            "(each domain's images are drawn without replacement)",
+        )
+
+
+_DOMAINS = schema.string(DEFAULT_DOMAINS, "digits_domains: its domains, comma-separated")
 
 
 def host_dataset(cfg: Mapping[str, Any]) -> Dataset:
@@ -412,7 +523,8 @@ class DatasetEntry:
       keys: its keys of the `data` block (beyond ``name``), with defaults and checks.
       kind: 'points' (2D mixtures: batches {'x', 'label'}), 'images' (the same, NHWC),
         'domains' (unpaired image domains: {'a', 'label_a', 'b', 'label_b'}), 'paired'
-        (paired image domains: {'a', 'b', 'label'}) or
+        (paired image domains: {'a', 'b', 'label'}), 'multidomain' (N unpaired domains:
+        {'x', 'label', 'domain'}) or
         'semisupervised' ({'x', 'x_labelled', 'label_labelled'}); a game says which kinds it
         trains on (its module's DATA_KINDS).
       check: optional ``config -> None`` for a combination it cannot serve.
@@ -491,6 +603,12 @@ DATASETS: dict[str, DatasetEntry] = {
         {"resolution": _RESOLUTION, "domain_b": _DOMAIN_B},
         "paired",
         check=_check_unpaired_batch,
+    ),
+    "digits_domains": DatasetEntry(
+        lambda cfg: digits_domains(cfg["resolution"], cfg["domains"]),
+        {"resolution": _RESOLUTION, "domains": _DOMAINS},
+        "multidomain",
+        check=_check_domains_batch,
     ),
     "digits_ssl": DatasetEntry(
         lambda cfg: semisupervised("digits", cfg), _SSL_KEYS, "semisupervised"

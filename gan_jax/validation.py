@@ -66,7 +66,7 @@ def check_combination(config) -> None:
         raise ConfigError(
             "data.name", config.data.name, f"one of {fitting} for game.name={config.game.name!r}"
         )
-    if kind in ("domains", "paired", "semisupervised"):
+    if kind in ("domains", "paired", "multidomain", "semisupervised"):
         return  # the translation and semi-supervised games build their own networks
     if family.data_kind != kind:
         fitting = [name for name, f in models.MODELS.items() if f.data_kind == kind]

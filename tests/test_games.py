@@ -74,6 +74,29 @@ TINY = {
             "game.content": "mse",  # the feature loss trains the mnist5k classifier first
         },
     ),
+    "stargan": (
+        "stargan",
+        {
+            "game.g_width": 4,
+            "game.g_blocks": 1,
+            "game.d_width": 4,
+            "data.domains": "identity,invert",
+        },
+    ),
+    "combogan": (
+        "combogan",
+        {
+            "game.g_width": 4,
+            "game.enc_blocks": 1,
+            "game.dec_blocks": 0,
+            "game.d_width": 4,
+            "data.domains": "identity,invert",
+        },
+    ),
+    "xgan": (
+        "xgan",
+        {"game.width": 4, "game.d_width": 4, "game.embed_dim": 8, "game.dann_hidden": 8},
+    ),
     "semisupervised": (
         "ssl_gan",
         {"game.d_hidden": (16, 8), "game.g_hidden": (16,), "game.z_dim": 8},

@@ -2,7 +2,8 @@
 
 Each game is one module (``gan_jax.steps`` says what a game declares) with
 
-- ``DATA_KINDS``: the dataset kinds it trains on ('points', 'images', 'domains', 'paired');
+- ``DATA_KINDS``: the dataset kinds it trains on ('points', 'images', 'domains', 'paired',
+  'multidomain');
 - ``DEFAULTS``: its keys of the ``game`` config block and their defaults (a recipe starts from
   ``games.defaults(name)``);
 - ``check(config)``: raises ``ConfigError`` (key, value, what is allowed) on a bad value of its
@@ -27,6 +28,14 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
 - ``srgan``: SRGAN (Ledig et al. 2017): 4x super-resolution, a residual G with sub-pixel
   upsampling, content loss in the embedded classifier's features + 1e-3 adversarial; headline
   PSNR, SSIM and FD of the super-resolved images (SRResNet: ``game.adv_weight`` 0, MSE).
+- ``stargan``: StarGAN (Choi et al. 2018): one generator conditioned on the target domain, a
+  critic with a domain classifier, reconstruction loss, WGAN-GP; N domains in one model
+  (``digits_domains``); headline: class preservation and FD of every translation.
+- ``combogan``: ComboGAN (Anoosheh et al. 2018): an encoder, a decoder and a critic per
+  domain, any-to-any translation dec_j(enc_i(x)) with cycle losses; parameters linear in N.
+- ``xgan``: XGAN (Royer et al. 2017): two domain autoencoders with a shared embedding, a
+  domain-adversarial classifier on it, the semantic-consistency loss; headline: class
+  preservation and the embedding gap of the translations.
 - ``ssgan``: SSGAN (Chen et al. 2019): a rotation-prediction head on the critic, its loss on
   rotated reals (critic) and fakes (G); headline ``rotation_accuracy``.
 - ``s3gan``: S3GAN (Lucic et al. 2019): SSGAN's critic with a class head trained on a labelled
@@ -60,6 +69,7 @@ from gan_jax.games import (
     bigan,
     classic,
     cogan,
+    combogan,
     cyclegan,
     ebgan,
     improved,
@@ -69,8 +79,10 @@ from gan_jax.games import (
     semisupervised,
     srgan,
     ssgan,
+    stargan,
     triplegan,
     vaegan,
+    xgan,
 )
 
 GAMES: dict[str, ModuleType] = {
@@ -79,6 +91,9 @@ GAMES: dict[str, ModuleType] = {
     "cyclegan": cyclegan,
     "pix2pix": pix2pix,
     "srgan": srgan,
+    "stargan": stargan,
+    "combogan": combogan,
+    "xgan": xgan,
     "acgan": acgan,
     "ssgan": ssgan,
     "s3gan": s3gan,

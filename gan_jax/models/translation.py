@@ -58,26 +58,103 @@ class ResnetGenerator(nn.Module):
     width: int = 16
     num_blocks: int = 3
     norm: str = "instance"
+    out_channels: int = 0  # 0: as many as the input's (StarGAN's input carries extra channels)
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         del train  # no running statistics: instance norm normalises each image by itself
-        channels, bias = x.shape[-1], self.norm == "none"
-        h = _reflect_conv(x, self.width, 7, "conv_in", bias)
-        h = nn.relu(_norm(self.norm, "norm_in")(h))
-        for i, mult in enumerate((2, 4)):
-            h = layers.StridedConv(self.width * mult, bias, kernel_init=INIT, name=f"down{i}")(h)
-            h = nn.relu(_norm(self.norm, f"norm_down{i}")(h))
-        width = h.shape[-1]
-        for i in range(self.num_blocks):
-            r = _reflect_conv(h, width, 3, f"block{i}_conv0", bias)
-            r = nn.relu(_norm(self.norm, f"block{i}_norm0")(r))
-            r = _reflect_conv(r, width, 3, f"block{i}_conv1", bias)
-            h = h + _norm(self.norm, f"block{i}_norm1")(r)
-        for i, mult in enumerate((2, 1)):
-            up = layers.ConvTranspose4x4(self.width * mult, bias, kernel_init=INIT, name=f"up{i}")
-            h = nn.relu(_norm(self.norm, f"norm_up{i}")(up(h)))
-        return jnp.tanh(_reflect_conv(h, channels, 7, "conv_out"))
+        h = _encode(x, self.width, self.num_blocks, self.norm)
+        return _decode(h, self.width, 0, self.norm, self.out_channels or x.shape[-1])
+
+
+class ResnetEncoder(nn.Module):
+    """The first half of ``ResnetGenerator``: x (B, H, W, C) -> features (B, H/4, W/4, 4 width)
+    (the stem, both downsampling layers and ``num_blocks`` residual blocks). ComboGAN's
+    per-domain encoder (Anoosheh et al. 2018)."""
+
+    width: int = 16
+    num_blocks: int = 2
+    norm: str = "instance"
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        del train
+        return _encode(x, self.width, self.num_blocks, self.norm)
+
+
+class ResnetDecoder(nn.Module):
+    """The second half of ``ResnetGenerator``: features -> image (B, H, W, ``channels``) in
+    [-1, 1] (``num_blocks`` residual blocks, both upsampling layers, the 7x7 output with tanh).
+    ComboGAN's per-domain decoder."""
+
+    width: int = 16
+    num_blocks: int = 1
+    norm: str = "instance"
+    channels: int = 1
+
+    @nn.compact
+    def __call__(self, h: jax.Array, train: bool = False) -> jax.Array:
+        del train
+        return _decode(h, self.width, self.num_blocks, self.norm, self.channels)
+
+
+# The layers are created by these functions inside a compact module's __call__, so their
+# parameters belong to that module (ResnetGenerator's tree is the encoder's then the decoder's).
+
+
+def _encode(x: jax.Array, width: int, num_blocks: int, norm: str) -> jax.Array:
+    bias = norm == "none"
+    h = _reflect_conv(x, width, 7, "conv_in", bias)
+    h = nn.relu(_norm(norm, "norm_in")(h))
+    for i, mult in enumerate((2, 4)):
+        h = layers.StridedConv(width * mult, bias, kernel_init=INIT, name=f"down{i}")(h)
+        h = nn.relu(_norm(norm, f"norm_down{i}")(h))
+    return _blocks(h, num_blocks, norm)
+
+
+def _decode(h: jax.Array, width: int, num_blocks: int, norm: str, channels: int) -> jax.Array:
+    bias = norm == "none"
+    h = _blocks(h, num_blocks, norm)
+    for i, mult in enumerate((2, 1)):
+        up = layers.ConvTranspose4x4(width * mult, bias, kernel_init=INIT, name=f"up{i}")
+        h = nn.relu(_norm(norm, f"norm_up{i}")(up(h)))
+    return jnp.tanh(_reflect_conv(h, channels, 7, "conv_out"))
+
+
+def _blocks(h: jax.Array, num_blocks: int, norm: str) -> jax.Array:
+    """Residual blocks of two reflection-padded 3x3 convolutions (Johnson et al. 2016)."""
+    width, bias = h.shape[-1], norm == "none"
+    for i in range(num_blocks):
+        r = _reflect_conv(h, width, 3, f"block{i}_conv0", bias)
+        r = nn.relu(_norm(norm, f"block{i}_norm0")(r))
+        r = _reflect_conv(r, width, 3, f"block{i}_conv1", bias)
+        h = h + _norm(norm, f"block{i}_norm1")(r)
+    return h
+
+
+class StarDiscriminator(nn.Module):
+    """StarGAN's critic (Choi et al. 2018, appendix 7.1), scaled down: ``num_layers`` 4x4
+    stride-2 convolutions with LeakyReLU(0.01) and no norm (a gradient penalty is per sample),
+    then two heads on the last feature map: D_src, a 3x3 convolution to one score per patch,
+    (B, H / 2^num_layers, W / 2^num_layers, 1), and D_cls, a convolution over the whole map to
+    ``num_domains`` logits, (B, num_domains)."""
+
+    width: int = 16
+    num_layers: int = 2
+    num_domains: int = 2
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> tuple[jax.Array, jax.Array]:
+        del train
+        h = x
+        for i in range(self.num_layers):
+            h = layers.StridedConv(self.width * 2**i, True, kernel_init=INIT, name=f"down{i}")(h)
+            h = nn.leaky_relu(h, 0.01)
+        src = nn.Conv(1, (3, 3), padding="SAME", use_bias=False, name="src")(h)
+        cls = nn.Conv(self.num_domains, h.shape[1:3], padding="VALID", use_bias=False, name="cls")(
+            h
+        )
+        return src, cls.reshape(cls.shape[0], self.num_domains)
 
 
 class PatchDiscriminator(nn.Module):
@@ -229,4 +306,102 @@ class SRDiscriminator(nn.Module):
                 )
                 h = nn.leaky_relu(conv(h), 0.2)
         h = nn.leaky_relu(nn.Dense(8 * self.width, name="dense")(h.reshape(h.shape[0], -1)), 0.2)
+class _XganEncoderHead(nn.Module):
+    width: int
+    norm: str
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        bias = self.norm == "none"
+        h = nn.relu(_norm(self.norm, "norm_in")(_reflect_conv(x, self.width, 7, "conv_in", bias)))
+        h = layers.StridedConv(self.width * 2, bias, kernel_init=INIT, name="down0")(h)
+        return nn.relu(_norm(self.norm, "norm_down0")(h))
+
+
+class _XganEncoderTrunk(nn.Module):
+    width: int
+    embed_dim: int
+    norm: str
+
+    @nn.compact
+    def __call__(self, h: jax.Array) -> jax.Array:
+        h = layers.StridedConv(self.width * 4, self.norm == "none", kernel_init=INIT, name="down1")(
+            h
+        )
+        h = nn.relu(_norm(self.norm, "norm_down1")(h))
+        return nn.Dense(self.embed_dim, kernel_init=INIT, name="embed")(h.reshape(h.shape[0], -1))
+
+
+class _XganDecoderTrunk(nn.Module):
+    width: int
+    side: int  # the side of the 1/4-resolution map the embedding is decoded into
+    norm: str
+
+    @nn.compact
+    def __call__(self, z: jax.Array) -> jax.Array:
+        h = nn.Dense(self.side * self.side * self.width * 4, kernel_init=INIT, name="project")(z)
+        h = nn.relu(h.reshape(z.shape[0], self.side, self.side, self.width * 4))
+        up = layers.ConvTranspose4x4(
+            self.width * 2, self.norm == "none", kernel_init=INIT, name="up0"
+        )
+        return nn.relu(_norm(self.norm, "norm_up0")(up(h)))
+
+
+class _XganDecoderHead(nn.Module):
+    width: int
+    channels: int
+    norm: str
+
+    @nn.compact
+    def __call__(self, h: jax.Array) -> jax.Array:
+        up = layers.ConvTranspose4x4(self.width, self.norm == "none", kernel_init=INIT, name="up1")
+        h = nn.relu(_norm(self.norm, "norm_up1")(up(h)))
+        return jnp.tanh(_reflect_conv(h, self.channels, 7, "conv_out"))
+
+
+class XganAutoencoder(nn.Module):
+    """XGAN's two domain autoencoders with a shared embedding (Royer et al. 2017, section 3.1):
+    encoder e_d = a domain-specific head (7x7 stem, one stride-2 convolution) then a SHARED
+    trunk (one stride-2 convolution, a dense layer to ``embed_dim``); decoder g_d = a SHARED
+    trunk (dense, one 4x4 upsampling) then a domain-specific head (one upsampling, 7x7 output,
+    tanh). ``encode(x, d)`` and ``decode(z, d)`` for d in 'a', 'b'; calling it (as ``init``
+    does) autoencodes x through both domains' paths, summed."""
+
+    width: int = 16
+    embed_dim: int = 64
+    side: int = 4
+    channels: int = 1
+    norm: str = "instance"
+
+    def setup(self):
+        self.enc_head = {d: _XganEncoderHead(self.width, self.norm) for d in "ab"}
+        self.enc_trunk = _XganEncoderTrunk(self.width, self.embed_dim, self.norm)
+        self.dec_trunk = _XganDecoderTrunk(self.width, self.side, self.norm)
+        self.dec_head = {d: _XganDecoderHead(self.width, self.channels, self.norm) for d in "ab"}
+
+    def encode(self, x: jax.Array, domain: str, train: bool = False) -> jax.Array:
+        del train
+        return self.enc_trunk(self.enc_head[domain](x))
+
+    def decode(self, z: jax.Array, domain: str, train: bool = False) -> jax.Array:
+        del train
+        return self.dec_head[domain](self.dec_trunk(z))
+
+    def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+        return sum(self.decode(self.encode(x, d), d) for d in "ab")
+
+
+class EmbeddingClassifier(nn.Module):
+    """z (B, D) -> one logit (B,) that z is an embedding of domain A (XGAN's domain-adversarial
+    classifier c_dann): ``num_layers`` hidden dense layers of ``hidden`` units, LeakyReLU(0.2)."""
+
+    hidden: int = 64
+    num_layers: int = 2
+
+    @nn.compact
+    def __call__(self, z: jax.Array, train: bool = False) -> jax.Array:
+        del train
+        h = z
+        for i in range(self.num_layers):
+            h = nn.leaky_relu(nn.Dense(self.hidden, name=f"dense{i}")(h), 0.2)
         return nn.Dense(1, name="logit")(h)[:, 0]
