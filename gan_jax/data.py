@@ -415,6 +415,8 @@ def digits_paired(resolution: int = 16, domain_b: str = "invert") -> Dataset:
         }
 
     return Dataset("digits_paired", a_np.shape[1:], sample, 10)
+
+
 # ---------------------------------------------------------------------------------------------
 # digits_domains: several unpaired domains of the digits (StarGAN, ComboGAN).
 
