@@ -267,7 +267,7 @@ def test_check_rejects_what_cyclegan_cannot_train():
     for key, value, match in [
         ("objective.name", "hinge", "objective.name"),
         ("data.name", "digits", "data.name"),
-        ("data.domain_b", "flip", "data.domain_b"),
+        ("data.domain_b", "blur", "data.domain_b"),
         ("game.pool_size", -1, "game.pool_size"),
         ("game.norm", "batch", "game.norm"),
         ("train.d_steps", 2, "train.d_steps"),

@@ -98,3 +98,17 @@ def test_bad_domains_or_batch_sizes_are_refused_in_one_line(domains, batch_size,
     cfg.data.name, cfg.data.domains, cfg.train.batch_size = "digits_domains", domains, batch_size
     with pytest.raises(ConfigError, match=match):
         data.check(cfg)
+
+
+def test_cyclegan_measures_cope_with_a_transform_without_inverse(digits_classifier):
+    from gan_jax.games import cyclegan
+
+    domains = a, _, b, _ = data.digits_unpaired_arrays(16, "thicken")
+    thicken = data.DOMAIN_TRANSFORMS["thicken"][0]
+    # G_AB = the transform; G_BA has no true target: b itself stands in for it.
+    out = {"fake_b": thicken(a), "rec_a": a, "fake_a": b, "rec_b": b}
+    m = cyclegan.translation_metrics(out, digits_classifier, domains, "thicken")
+    assert m["transform_l1_ab"] == 0.0 and np.isnan(m["transform_l1_ba"])
+    # Thickened digits are classified as they are, on both sides.
+    assert m["class_preservation_ba"] == m["classifier_accuracy_b"] > 0.9
+    assert m["class_preservation_ab"] > 0.9
