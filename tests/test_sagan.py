@@ -130,6 +130,7 @@ def test_the_recipe_and_its_ablation():
     assert ablation.to_dict() == cfg.to_dict()
 
 
+@pytest.mark.slow  # minutes on the loaded 2 cores (compiles the ResNets with attention)
 def test_tiny_run_end_to_end(tmp_path):
     cfg = load_config("sagan", **{"model.width": 4, "model.z_dim": 8})
     cfg.train.steps, cfg.train.log_every, cfg.train.sample_every = 2, 1, 0

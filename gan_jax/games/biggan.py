@@ -88,10 +88,10 @@ def standing_statistics(
     """``variables`` with every BatchNorm mean / var replaced by its average over ``passes``
     train-mode calls ``apply_fn(..., *draw(i), train=True)``, i = 0 .. passes - 1.
 
-    Each call starts from zero statistics, so a BatchNorm of momentum m returns
-    (1 - m) * (batch statistic); (1 - m) itself is read off one more call from statistics of
-    one (m + (1 - m) * batch), so the average is exact whatever each layer's momentum. Leaves
-    other than ``BN_STATISTICS`` (spectral-norm vectors) keep their values.
+    Each call starts from zero BatchNorm statistics (other leaves as stored), so a BatchNorm of
+    momentum m returns (1 - m) * (batch statistic); (1 - m) itself is read off one more call
+    from statistics of one (m + (1 - m) * batch), so the average is exact whatever each layer's
+    momentum. Leaves other than ``BN_STATISTICS`` (spectral-norm vectors) keep their values.
     """
     stats = variables["batch_stats"]
 
@@ -104,8 +104,13 @@ def standing_statistics(
         )
         return new["batch_stats"]
 
-    zeros = jax.tree.map(jnp.zeros_like, stats)
-    ones = jax.tree.map(jnp.ones_like, stats)
+    def filled(value):  # BatchNorm statistics set to ``value``, the other leaves as they are
+        return jax.tree_util.tree_map_with_path(
+            lambda path, x: jnp.full_like(x, value) if _leaf_name(path) in BN_STATISTICS else x,
+            stats,
+        )
+
+    zeros, ones = filled(0.0), filled(1.0)
     first = draw(0)
     from_zero = run(zeros, first)
     momentum = jax.tree.map(lambda b, a: b - a, run(ones, first), from_zero)

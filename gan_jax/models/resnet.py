@@ -17,6 +17,11 @@ resamples and the identity otherwise. Every critic layer is spectrally normalise
 <embed(y), phi(x)> to the logit (Miyato & Koyama 2018, eq. 3), with the class embedding
 spectrally normalised as in their code. Initialisation: Glorot uniform, as in the Chainer
 reference. No BatchNorm in the critic; G's layers that feed a BatchNorm carry no bias.
+
+SAGAN (Zhang et al. 2018) is these networks with ``spectral_norm`` in G as well and
+``attention`` > 0: a ``layers.SelfAttention`` block after the G block and the D resampling
+block whose maps have that many pixels a side. ``dtype`` is the compute dtype (parameters,
+images and logits stay float32).
 """
 
 from __future__ import annotations
