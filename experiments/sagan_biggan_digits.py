@@ -65,18 +65,21 @@ def train(arm: str, workdir: pathlib.Path, steps: int, seed: int) -> float | Non
 
 
 def truncation_sweep(workdir: pathlib.Path) -> dict:
-    """FD / KID / precision / recall of the run in ``workdir`` at each of ``THRESHOLDS``."""
+    """FD / KID / precision / recall of the run in ``workdir`` at each of ``THRESHOLDS``, for
+    its EMA generator (what eval.json measures) and for the live one (the state without EMA)."""
     from gan_jax import evaluation, runs
 
     run, state, _ = runs.load_run(workdir)
     evaluator = evaluation.make_evaluator(run.dataset, run.config.eval)
     n = evaluator.num_samples
     out = {}
-    for t in THRESHOLDS:
-        samples = runs.sample_images(run, state, n, inputs=run.eval_inputs(n, truncation=t))
-        record = evaluation.scalars(evaluator(samples))
-        out["none" if t is None else str(t)] = {k: record[k] for k in KEYS}
-        print("truncation", t, out["none" if t is None else str(t)], flush=True)
+    for which, st in (("ema", state), ("live", state.replace(ema={}))):
+        for t in THRESHOLDS:
+            samples = runs.sample_images(run, st, n, inputs=run.eval_inputs(n, truncation=t))
+            record = evaluation.scalars(evaluator(samples))
+            name = f"{which} " + ("none" if t is None else str(t))
+            out[name] = {k: record[k] for k in KEYS}
+            print("truncation", name, out[name], flush=True)
     return out
 
 
@@ -128,10 +131,10 @@ def main() -> None:
     if sweep:
         lines += [
             "",
-            f"BigGAN's truncation trick (seed {seeds[0]}'s final EMA generator with standing "
-            "statistics; |z_i| > T resampled):",
+            f"BigGAN's truncation trick (seed {seeds[0]}'s final generator, its EMA copy and the "
+            "live one, both with standing statistics; |z_i| > T resampled):",
             "",
-            "| T | FD | KID | precision | recall |",
+            "| generator, T | FD | KID | precision | recall |",
             "| --- | ---: | ---: | ---: | ---: |",
         ]
         for t, r in sweep.items():
