@@ -51,6 +51,8 @@ Workloads (gan_jax side in brackets):
            steps with the gradient penalty's double backward, Adam 1e-4 (0, 0.9)
   resnet   configs/sngan.py as shipped: the SNGAN ResNets (G 128 / D 64 channels) on the digits
            at 32x32, spectral norm in every critic layer, 5 critic steps, Adam 2e-4 (0, 0.9)
+  biggan   configs/biggan.py as shipped (BigGAN 16x16x1, conditional, self-attention, spectral
+           norm in G and D, orthogonal regularisation, G EMA); gan_jax only (no PyTorch twin)
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-WORKLOADS = ("toy512", "toy128", "dcgan32", "digits", "wgan_gp", "resnet")
+WORKLOADS = ("toy512", "toy128", "dcgan32", "digits", "wgan_gp", "resnet", "biggan")
+# Workloads without a PyTorch reference network (timed in gan_jax only).
+JAX_ONLY = ("biggan",)
 SYNTHETIC_SHAPE = (32, 32, 3)
 
 
@@ -79,7 +83,7 @@ SYNTHETIC_SHAPE = (32, 32, 3)
 def jax_config(workload: str, variant: str):
     """The gan_jax config of a workload; ``variant`` is 'default' or a named override."""
     sys.path.insert(0, str(REPO))
-    from configs import default, nsgan, sngan, wgan_gp
+    from configs import biggan, default, nsgan, sngan, wgan_gp
 
     if workload in ("toy512", "toy128"):
         c = nsgan.get_config("ring8")
@@ -90,6 +94,8 @@ def jax_config(workload: str, variant: str):
         c = default.get_config()
     elif workload == "resnet":
         c = sngan.get_config()
+    elif workload == "biggan":
+        c = biggan.get_config()
     else:
         # The shipped CIFAR-10 preset (the issue's dcgan32: 32x32x3, width 64, z 100, batch 64),
         # trained on uniform-noise images of its shape (see jax_run).
@@ -120,6 +126,7 @@ DEFAULT_VARIANTS = {
     "digits": ("subpixel", "flax"),
     "wgan_gp": ("subpixel",),  # 'conv' / 'flax': ~15 s a step (XLA's own double backward)
     "resnet": (),  # no strided (transposed) convolutions: the variants change nothing
+    "biggan": (),  # no DCGAN layers to swap
 }
 
 
@@ -149,8 +156,8 @@ def jax_variants(workload: str, requested: str) -> tuple[str, ...]:
         return ("default", *DEFAULT_VARIANTS[workload])
     if requested == "none":
         return ("default",)
-    toy = workload.startswith("toy")
-    chosen = [v for v in requested.split(",") if v.startswith("k=") or not toy]
+    dcgan_layers = not workload.startswith("toy") and workload not in (*JAX_ONLY, "resnet")
+    chosen = [v for v in requested.split(",") if v.startswith("k=") or dcgan_layers]
     return ("default", *chosen)
 
 
@@ -454,7 +461,7 @@ class Worker:
 def bench_workload(workload: str, args) -> list[dict]:
     variants = jax_variants(workload, args.variants)
     specs = [(f"gan_jax {v}", f"jax:{workload}:{v}") for v in variants]
-    if not args.no_torch:
+    if not args.no_torch and workload not in JAX_ONLY:
         tv = torch_variants(workload, args.torch_variants)
         specs += [(f"pytorch {v}", f"torch:{workload}:{v}") for v in tv]
     workers, failed = [], []

@@ -30,6 +30,7 @@ from gan_jax import checkpointing, evaluation
 from gan_jax.data import Dataset, get_dataset
 from gan_jax.errors import GanJaxError
 from gan_jax.games import GAMES
+from gan_jax.models import MODELS
 from gan_jax.optim import make_optimizer
 from gan_jax.steps import ROLE_DATA, ROLE_EVAL, Game, State, create_state
 from gan_jax.validation import validate, validate_for_dataset
@@ -70,10 +71,13 @@ class Run:
             self.dataset, self.game.batches_per_step, self.config.train.batch_size, key, step
         )
 
-    def eval_inputs(self, n: int, seed: int | None = None, labels=None) -> dict:
+    def eval_inputs(
+        self, n: int, seed: int | None = None, labels=None, truncation: float | None = None
+    ) -> dict:
         """The game's generator inputs for ``n`` samples: the run's fixed evaluation inputs
         (from the seed's ROLE_EVAL key), or drawn from ``jax.random.key(seed)``; ``labels``
-        replaces the classes of a conditional run's inputs."""
+        replaces the classes of a conditional run's inputs; ``truncation`` (``truncated``)
+        applies the truncation trick at T."""
         if seed is None:
             key = jax.random.fold_in(jax.random.key(self.config.seed), ROLE_EVAL)
         else:
@@ -81,7 +85,46 @@ class Run:
         inputs = self.game.eval_inputs(key, n)
         if labels is not None:
             inputs = {**inputs, "label": jnp.asarray(labels, jnp.int32)}
+        if truncation is not None:
+            own = MODELS[self.config.model.name].own_truncation
+            inputs = truncated(inputs, truncation, jax.random.fold_in(key, TRUNCATION), own)
         return inputs
+
+
+# Folded into the evaluation key for the resampled noise of the truncation trick.
+TRUNCATION = 1
+
+
+def truncated_normal(key: jax.Array, z: jax.Array, threshold: float) -> jax.Array:
+    """``z`` with every entry |z_i| > ``threshold`` redrawn from N(0, 1) until none is left
+    (BigGAN's truncation trick, Brock et al. 2018, section 3.1): entries already inside keep
+    their values, so samples at different thresholds share the noise that fits both."""
+
+    def redraw(carry):
+        k, x = carry
+        k, sub = jax.random.split(k)
+        return k, jnp.where(jnp.abs(x) > threshold, jax.random.normal(sub, x.shape, x.dtype), x)
+
+    return jax.lax.while_loop(
+        lambda carry: jnp.any(jnp.abs(carry[1]) > threshold), redraw, (key, z)
+    )[1]
+
+
+def truncated(inputs: dict, threshold: float, key: jax.Array, own: bool) -> dict:
+    """The generator ``inputs`` at truncation ``threshold`` (> 0): for a family that truncates
+    itself (``Family.own_truncation``: StyleGAN's psi) the threshold rides along as
+    ``inputs['truncation']`` for the game's generator to pass on; otherwise the Gaussian noise
+    ``inputs['z']`` is resampled (``truncated_normal``). GanJaxError for a game without it."""
+    if not threshold > 0:
+        raise GanJaxError(f"--truncation={threshold} is not allowed; allowed: a positive number")
+    if own:
+        return {**inputs, "truncation": jnp.float32(threshold)}
+    if "z" not in inputs:
+        raise GanJaxError(
+            f"--truncation={threshold} is not allowed: this game's generator inputs "
+            f"{sorted(inputs)} have no Gaussian noise 'z'"
+        )
+    return {**inputs, "z": truncated_normal(key, inputs["z"], threshold)}
 
 
 def sample_batches(dataset: Dataset, n: int, batch_size: int, key, step) -> dict:
@@ -130,8 +173,9 @@ def sample_images(
     if inputs is None:
         inputs = run.eval_inputs(n)
     gen = jax.jit(run.game.generate)
+    chunk = lambda a, i: a[i : i + batch] if jnp.ndim(a) else a  # scalars (truncation) stay
     chunks = [
-        np.asarray(gen(state, jax.tree.map(lambda a, i=i: a[i : i + batch], inputs)))
+        np.asarray(gen(state, jax.tree.map(lambda a, i=i: chunk(a, i), inputs)))
         for i in range(0, n, batch)
     ]
     return np.concatenate(chunks)

@@ -1,12 +1,15 @@
 """Draw generator samples from a run's latest checkpoint into a .npy file.
 
     python -m gan_jax.sample --workdir=DIR [--num=N] [--out=FILE.npy] [--seed=S] [--label=C]
+                             [--truncation=T]
 
 ``--out`` defaults to ``DIR/samples.npy``, beside the run's other outputs. Images come out NHWC
 in [-1, 1], 2D data as (N, 2). The noise is drawn from --seed (default: the run's evaluation
 noise, the one its sample pictures and eval.json use); BatchNorm runs in inference mode. Runs
 that keep a generator EMA sample from it. Conditional runs draw class --label for every sample
-(default: the classes in turn, 0, 1, ..., K-1, 0, ...).
+(default: the classes in turn, 0, 1, ..., K-1, 0, ...). ``--truncation=T`` applies the
+truncation trick (Brock et al. 2018): the Gaussian noise is resampled wherever |z_i| > T, or a
+family that truncates itself (``models.Family.own_truncation``, StyleGAN's psi) gets T.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ def define_flags() -> None:
     flags.DEFINE_integer(
         "label", None, "Conditional runs: the class of every sample; default: all."
     )
+    flags.DEFINE_float(
+        "truncation", None, "Truncation trick at this threshold (> 0); default: none."
+    )
     flags.mark_flags_as_required(["workdir"])
 
 
@@ -43,11 +49,13 @@ def draw(
     num: int,
     seed: int | None = None,
     labels: int | np.ndarray | None = None,
+    truncation: float | None = None,
 ) -> np.ndarray:
     """``num`` samples of the run in ``workdir``; ``labels`` (conditional runs): one class for
-    all samples, or one per sample; default: the classes in turn."""
+    all samples, or one per sample; default: the classes in turn; ``truncation``: the
+    truncation trick at that threshold (``runs.truncated``)."""
     run, state, _ = load_run(workdir)
-    inputs = run.eval_inputs(num, seed, requested_labels(run, num, labels))
+    inputs = run.eval_inputs(num, seed, requested_labels(run, num, labels), truncation)
     return sample_images(run, state, num, inputs=inputs)
 
 
@@ -69,7 +77,7 @@ def main(argv):
     if FLAGS.num <= 0:
         sys.exit(f"gan_jax: --num={FLAGS.num} is not allowed; allowed: a positive integer")
     try:
-        samples = draw(FLAGS.workdir, FLAGS.num, FLAGS.seed, FLAGS.label)
+        samples = draw(FLAGS.workdir, FLAGS.num, FLAGS.seed, FLAGS.label, FLAGS.truncation)
     except GanJaxError as e:
         sys.exit(f"gan_jax: {e}")
     out = pathlib.Path(FLAGS.out) if FLAGS.out else pathlib.Path(FLAGS.workdir) / "samples.npy"

@@ -25,6 +25,10 @@ from gan_jax.games import GAMES
 # A recipe per game, shrunk to train in a second or two (a new game adds its line here).
 TINY = {
     "bigan": ("bigan", {"model.width": 8, "model.z_dim": 8, "game.hidden": 16}),
+    "biggan": (
+        "biggan",
+        {"model.width": 4, "model.z_dim": 6, "model.shared_dim": 4, "game.standing_stats": 2},
+    ),
     "classic": ("nsgan", {"model.width": 8, "model.z_dim": 8}),
     "infogan": (
         "infogan",

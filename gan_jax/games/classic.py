@@ -165,6 +165,12 @@ def score(out: Any) -> jax.Array:
     return out[0] if isinstance(out, tuple) else out
 
 
+def truncation_kwargs(inputs: dict) -> dict:
+    """``{'truncation': T}`` when the sampler asked a family that truncates itself for it
+    (``models.Family.own_truncation``, gan_jax.runs.truncated), else nothing."""
+    return {"truncation": inputs["truncation"]} if "truncation" in inputs else {}
+
+
 def clip_weights(c: float) -> Callable[[Any], Any]:
     """Project every parameter onto [-c, c] (WGAN's weight clipping)."""
 
@@ -203,7 +209,9 @@ def build(config, dataset: Dataset) -> Game:
     bound = dict(objective=objective, latent=latent, regularizer=regularizer)
 
     def generate(state, inputs):
-        return steps.apply(state, "g", inputs["z"], inputs.get("label"))
+        return steps.apply(
+            state, "g", inputs["z"], inputs.get("label"), **truncation_kwargs(inputs)
+        )
 
     def eval_inputs(key, n):
         inputs = {"z": jax.random.normal(key, (n, latent.z_dim))}

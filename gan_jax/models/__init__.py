@@ -23,6 +23,16 @@ al. 2018), and the ``dcgan`` generator virtual batch normalisation (``g_norm='vb
 - ``dcgan``: DCGAN (Radford et al. 2015) at 16, 32 or 64 pixels (``width``, norms, the
   ``upsample`` / ``downsample`` formulation of its 4x4 stride-2 layers).
 - ``resnet``: the SNGAN ResNets (Miyato et al. 2018), D ``width`` channels and G twice as many.
+- ``sagan``: SAGAN (Zhang et al. 2018): the same ResNets with every layer of G and D spectrally
+  normalised and a self-attention block (``layers.SelfAttention``) in both after the block of
+  ``attention`` pixels a side (0: the same networks without attention).
+- ``biggan``: BigGAN (Brock et al. 2018, gan_jax/models/biggan.py): shared class embedding,
+  hierarchical latent into conditional BatchNorm, self-attention, spectral norm in G and D,
+  the projection critic.
+
+Sampling with ``--truncation`` (gan_jax/sample.py): a family's generator takes Gaussian z and
+the sampler resamples |z_i| > T (BigGAN's truncation trick), unless the family declares
+``own_truncation`` (its generator is then called with ``truncation=T`` and truncates itself).
 
 Each family declares the ``model.*`` keys it reads (``Family.keys``, beside ``COMMON_KEYS``)
 with their defaults and checks (gan_jax/schema.py); ``default_block()`` is the `model` config
@@ -40,6 +50,7 @@ import jax.numpy as jnp
 
 from gan_jax import schema
 from gan_jax.errors import ConfigError
+from gan_jax.models.biggan import BigGANGenerator, latent_chunks
 from gan_jax.models.dcgan import RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import DOWNSAMPLES, UPSAMPLES
 from gan_jax.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
@@ -139,6 +150,45 @@ def _resnet(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, 
     return g, d
 
 
+def _sagan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """SAGAN: the SNGAN ResNets (G 2 x ``width``), spectral norm everywhere, self-attention."""
+    resolution, _, channels = shape
+    k, dtype, attention = cfg["num_classes"], compute_dtype(cfg), cfg["attention"]
+    g = ResNetGenerator(
+        resolution=resolution,
+        width=2 * cfg["width"],
+        channels=channels,
+        norm=cfg["g_norm"],
+        num_classes=k,
+        spectral_norm=True,
+        attention=attention,
+        dtype=dtype,
+    )
+    d = ResNetDiscriminator(
+        width=cfg["width"], num_classes=k, spectral_norm=True, attention=attention, dtype=dtype
+    )
+    return g, d
+
+
+def _biggan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """BigGAN's generator (G 2 x ``width``) and the projection ResNet critic with attention."""
+    resolution, _, channels = shape
+    k, dtype, attention = cfg["num_classes"], compute_dtype(cfg), cfg["attention"]
+    g = BigGANGenerator(
+        resolution=resolution,
+        width=2 * cfg["width"],
+        channels=channels,
+        num_classes=k,
+        shared_dim=cfg["shared_dim"],
+        attention=attention,
+        dtype=dtype,
+    )
+    d = ResNetDiscriminator(
+        width=cfg["width"], num_classes=k, spectral_norm=True, attention=attention, dtype=dtype
+    )
+    return g, d
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
     """A model family: its builder, the ``model.*`` keys it reads, the data it models.
@@ -151,6 +201,8 @@ class Family:
       check: optional ``config -> None`` raising ConfigError on a combination it cannot build.
       paper: where it comes from; recipe: its own recipe in configs/ (a file stem) or None,
         for the zoo table (experiments/zoo.py).
+      own_truncation: its generator takes a ``truncation`` keyword and truncates itself
+        (StyleGAN's psi in W); otherwise ``--truncation=T`` resamples |z_i| > T (BigGAN).
     """
 
     build: Builder
@@ -160,6 +212,7 @@ class Family:
     check: Callable[[Any], None] | None = None
     paper: str = ""
     recipe: str | None = None
+    own_truncation: bool = False
 
     def __call__(self, cfg: Mapping[str, Any], shape: tuple[int, ...]):
         """``build`` on ``cfg`` completed with the declared defaults (a notebook may pass only
@@ -173,7 +226,9 @@ DTYPES = ("float32", "bfloat16")
 
 # Keys every family reads.
 COMMON_KEYS: schema.Spec = {
-    "name": schema.choice("dcgan", ("mlp", "pacgan_mlp", "dcgan", "resnet"), "the family"),
+    "name": schema.choice(
+        "dcgan", ("mlp", "pacgan_mlp", "dcgan", "resnet", "sagan", "biggan"), "the family"
+    ),
     "z_dim": schema.positive_int(64, "dimension of the generator's noise"),
     # Conditional GAN on the dataset's labels when > 0 (must equal its number of classes):
     # concatenation for mlp/dcgan, conditional BatchNorm + projection critic for resnet.
@@ -192,6 +247,11 @@ _D_NORM = schema.choice("batch", NORMS, "the critic's normalisation")
 _SN = schema.boolean(False, "spectral normalisation of every critic layer (SNGAN)")
 _PAC = schema.positive_int(1, "D judges packs of this many samples (PacGAN); 1: off")
 _WIDTH = schema.positive_int(32, "dcgan: channels of D's first / G's last hidden layer")
+_ATTENTION = schema.non_negative_int(
+    8,
+    "sagan/biggan: self-attention in G and D at maps of this many pixels a side (SAGAN)",
+    allowed="a non-negative integer (0: no attention)",
+)
 _HIDDEN = schema.int_tuple((256, 256, 256), "hidden units per layer")
 # The critic's minibatch layers (gan_jax/models/layers.py), on its last hidden features; read by
 # the mlp and dcgan families.
@@ -247,6 +307,38 @@ def _check_resnet(config) -> None:
             "model.g_norm",
             model.g_norm,
             "'batch' for a conditional resnet (its generator uses class-conditional BatchNorm)",
+        )
+
+
+def _check_attention(config) -> None:
+    """Self-attention sits where both G and D have a map of that size: R/2 or R/4, >= 8."""
+    resolution, attention = config.data.resolution, config.model.attention
+    where = [r for r in (resolution // 4, resolution // 2) if r >= 8]
+    if attention and attention not in where:
+        raise ConfigError(
+            "model.attention", attention, f"0 or one of {where} at data.resolution={resolution}"
+        )
+
+
+def _check_conditional_bn(config) -> None:
+    model = config.model
+    if model.num_classes and model.g_norm != "batch":
+        raise ConfigError(
+            "model.g_norm",
+            model.g_norm,
+            f"'batch' for a conditional {model.name} (its G uses class-conditional BatchNorm)",
+        )
+
+
+def _check_latent_chunks(config) -> None:
+    """BigGAN splits z into one chunk per up block plus one for the input layer."""
+    n = latent_chunks(config.data.resolution)
+    if config.model.z_dim % n:
+        raise ConfigError(
+            "model.z_dim",
+            config.model.z_dim,
+            f"a multiple of {n} (z splits into {n} chunks at data.resolution="
+            f"{config.data.resolution})",
         )
 
 
@@ -324,6 +416,30 @@ MODELS: dict[str, Family] = {
         paper="SNGAN, Miyato et al. 2018, arXiv 1802.05957",
         recipe="sngan",
     ),
+    "sagan": Family(
+        _sagan,
+        {"width": _WIDTH, "g_norm": _G_NORM, "attention": _ATTENTION},
+        "images",
+        low_precision=True,
+        check=_image_check(_check_attention, _check_conditional_bn),
+        paper="SAGAN, Zhang et al. 2018, arXiv 1805.08318",
+        recipe="sagan",
+    ),
+    "biggan": Family(
+        _biggan,
+        {
+            "width": _WIDTH,
+            "attention": _ATTENTION,
+            "shared_dim": schema.positive_int(
+                128, "biggan: size of the class embedding shared by G's blocks"
+            ),
+        },
+        "images",
+        low_precision=True,
+        check=_image_check(_check_attention, _check_latent_chunks),
+        paper="BigGAN, Brock et al. 2018, arXiv 1809.11096",
+        recipe="biggan",
+    ),
 }
 
 
@@ -351,6 +467,7 @@ def check(config) -> None:
 
 __all__ = [
     "MODELS",
+    "BigGANGenerator",
     "Family",
     "RESOLUTIONS",
     "DCGANDiscriminator",

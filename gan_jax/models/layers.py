@@ -431,3 +431,77 @@ class VirtualBatchNorm(nn.Module):
         bias = self.param("bias", nn.initializers.zeros, (features,), jnp.float32)
         y = (xf - mean) * jax.lax.rsqrt(var + self.epsilon) * scale + bias
         return y.astype(x.dtype if self.dtype is None else self.dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# SAGAN's self-attention and BigGAN's conditional BatchNorm.
+
+
+class SelfAttention(nn.Module):
+    """Self-attention over the positions of an NHWC map (SAGAN, Zhang et al. 2018, arXiv
+    1805.08318, section 3).
+
+    Query f(x) and key g(x) are 1x1 convolutions to C/8 channels, the value h(x) one to C/2 (as
+    the SAGAN and BigGAN code; the paper writes C), all without bias. For positions j (query)
+    and i (key), beta_{j,i} = softmax_i(f(x_j) . g(x_i)) (eq. 1), the attended map
+    o_j = v(sum_i beta_{j,i} h(x_i)) with v a 1x1 convolution back to C channels (eq. 2), and
+    the block returns y = x + gamma * o (eq. 3) with a learned scalar gamma initialised to 0, so
+    the block is the identity at initialisation. ``spectral_norm`` wraps the four convolutions
+    (SAGAN normalises every layer of G and D). The softmax runs in float32.
+    """
+
+    spectral_norm: bool = False
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+        n, h, w, c = x.shape
+
+        def conv(features: int, name: str):
+            layer = nn.Conv(features, (1, 1), use_bias=False, name=name, dtype=self.dtype)
+            return spectral_norm(layer, self.spectral_norm, name=f"sn_{name}")
+
+        qk, v = max(c // 8, 1), max(c // 2, 1)
+        query = conv(qk, "query")(x, train).reshape(n, h * w, qk)
+        key = conv(qk, "key")(x, train).reshape(n, h * w, qk)
+        value = conv(v, "value")(x, train).reshape(n, h * w, v)
+        logits = jnp.einsum("njc,nic->nji", query, key).astype(jnp.float32)
+        beta = jax.nn.softmax(logits, axis=-1).astype(value.dtype)
+        attended = jnp.einsum("nji,nic->njc", beta, value).reshape(n, h, w, v)
+        out = conv(c, "out")(attended, train)
+        gamma = self.param("gamma", nn.initializers.zeros, (), jnp.float32)
+        return x + gamma.astype(out.dtype) * out.astype(x.dtype)
+
+
+class LinearConditionalBatchNorm(nn.Module):
+    """BigGAN's conditional BatchNorm (Brock et al. 2018, arXiv 1809.11096, section 3 and
+    appendix B): BatchNorm without its own affine part, then a per-sample gain 1 + W_g c and
+    bias W_b c, linear (no bias) in a conditioning vector c (the shared class embedding
+    concatenated with this block's chunk of z: skip-z). ``spectral_norm`` wraps both linear maps
+    as in the BigGAN code. Running statistics as ``norm_layer``'s BatchNorm (momentum 0.9).
+    """
+
+    spectral_norm: bool = False
+    momentum: float = 0.9
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(self, x: jax.Array, cond: jax.Array, train: bool) -> jax.Array:
+        features = x.shape[-1]
+        x = nn.BatchNorm(
+            use_running_average=not train,
+            momentum=self.momentum,
+            use_scale=False,
+            use_bias=False,
+            name="bn",
+            dtype=self.dtype,
+        )(x)
+
+        def linear(name: str):
+            layer = nn.Dense(features, use_bias=False, name=name, dtype=self.dtype)
+            return spectral_norm(layer, self.spectral_norm, name=f"sn_{name}")
+
+        shape = (x.shape[0],) + (1,) * (x.ndim - 2) + (features,)
+        gain = 1.0 + linear("gain")(cond, train).reshape(shape)
+        bias = linear("bias")(cond, train).reshape(shape)
+        return x * gain.astype(x.dtype) + bias.astype(x.dtype)
