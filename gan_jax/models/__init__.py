@@ -23,6 +23,9 @@ al. 2018), and the ``dcgan`` generator virtual batch normalisation (``g_norm='vb
 - ``dcgan``: DCGAN (Radford et al. 2015) at 16, 32 or 64 pixels (``width``, norms, the
   ``upsample`` / ``downsample`` formulation of its 4x4 stride-2 layers).
 - ``resnet``: the SNGAN ResNets (Miyato et al. 2018), D ``width`` channels and G twice as many.
+- ``stylegan``, ``stylegan2``: the style-based generators (Karras et al. 2019, 2020): mapping
+  network, AdaIN or modulated convolutions, noise inputs, truncation and style mixing
+  (gan_jax/models/stylegan.py); their critics ProGAN's and StyleGAN2's residual one.
 
 Each family declares the ``model.*`` keys it reads (``Family.keys``, beside ``COMMON_KEYS``)
 with their defaults and checks (gan_jax/schema.py); ``default_block()`` is the `model` config
@@ -44,6 +47,7 @@ from gan_jax.models.dcgan import RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import DOWNSAMPLES, UPSAMPLES
 from gan_jax.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
+from gan_jax.models.stylegan import StyleDiscriminator, StyleGenerator
 
 Builder = Callable[[Mapping[str, Any], tuple[int, ...]], tuple[nn.Module, nn.Module]]
 
@@ -139,6 +143,39 @@ def _resnet(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, 
     return g, d
 
 
+def _stylegan(version: int) -> Builder:
+    """StyleGAN (1) or StyleGAN2 (2): the style-based G, the plain (1) or residual (2) critic."""
+
+    def build(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+        resolution, _, channels = shape
+        dtype = compute_dtype(cfg)
+        g = StyleGenerator(
+            resolution=resolution,
+            channels=channels,
+            width=cfg["width"],
+            z_dim=cfg["z_dim"],
+            w_dim=cfg["w_dim"],
+            mapping_layers=cfg["mapping_layers"],
+            mapping_lr_mul=cfg["mapping_lr_mul"],
+            version=version,
+            equalized=cfg["equalized_lr"],
+            noise=cfg["noise_inputs"],
+            w_avg_decay=cfg["w_avg_decay"],
+            dtype=dtype,
+        )
+        d = StyleDiscriminator(
+            resolution=resolution,
+            width=cfg["width"],
+            residual=version == 2,
+            mbstd_group=cfg["mbstd_group"],
+            equalized=cfg["equalized_lr"],
+            dtype=dtype,
+        )
+        return g, d
+
+    return build
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
     """A model family: its builder, the ``model.*`` keys it reads, the data it models.
@@ -173,7 +210,9 @@ DTYPES = ("float32", "bfloat16")
 
 # Keys every family reads.
 COMMON_KEYS: schema.Spec = {
-    "name": schema.choice("dcgan", ("mlp", "pacgan_mlp", "dcgan", "resnet"), "the family"),
+    "name": schema.choice(
+        "dcgan", ("mlp", "pacgan_mlp", "dcgan", "resnet", "stylegan", "stylegan2"), "the family"
+    ),
     "z_dim": schema.positive_int(64, "dimension of the generator's noise"),
     # Conditional GAN on the dataset's labels when > 0 (must equal its number of classes):
     # concatenation for mlp/dcgan, conditional BatchNorm + projection critic for resnet.
@@ -247,6 +286,41 @@ def _check_resnet(config) -> None:
             "model.g_norm",
             model.g_norm,
             "'batch' for a conditional resnet (its generator uses class-conditional BatchNorm)",
+        )
+
+
+# The style-based families' keys (gan_jax/models/stylegan.py).
+STYLE_KEYS: schema.Spec = {
+    "width": _WIDTH,
+    "w_dim": schema.positive_int(64, "stylegan: dimension of w (the papers: 512)"),
+    "mapping_layers": schema.positive_int(2, "stylegan: dense layers of f: z -> w (papers: 8)"),
+    "mapping_lr_mul": schema.positive(0.01, "stylegan: the mapping's learning-rate multiplier"),
+    "equalized_lr": schema.boolean(True, "stylegan: equalised learning rate (ProGAN)"),
+    "noise_inputs": schema.boolean(True, "stylegan: per-layer noise inputs"),
+    "w_avg_decay": schema.unit_interval(0.995, "stylegan: decay of the running mean w_avg"),
+    "mbstd_group": schema.non_negative_int(
+        4,
+        "stylegan: critic's minibatch stddev group size",
+        allowed="a non-negative integer (0: off)",
+    ),
+}
+STYLE_RESOLUTIONS = (8, 16, 32, 64)
+
+
+def _check_stylegan(config) -> None:
+    model, batch = config.model, config.train.batch_size
+    if config.data.resolution not in STYLE_RESOLUTIONS:
+        raise ConfigError("data.resolution", config.data.resolution, str(list(STYLE_RESOLUTIONS)))
+    if model.num_classes:
+        raise ConfigError(
+            "model.num_classes", model.num_classes, f"0 with model.name={model.name!r}"
+        )
+    if model.z_dim < 2:
+        raise ConfigError("model.z_dim", model.z_dim, ">= 2 (the noise inputs' keys read z[:2])")
+    group = model.mbstd_group
+    if group and batch % min(group, batch):
+        raise ConfigError(
+            "model.mbstd_group", group, f"0 or a group size dividing train.batch_size={batch}"
         )
 
 
@@ -324,6 +398,24 @@ MODELS: dict[str, Family] = {
         paper="SNGAN, Miyato et al. 2018, arXiv 1802.05957",
         recipe="sngan",
     ),
+    "stylegan": Family(
+        _stylegan(1),
+        STYLE_KEYS,
+        "images",
+        low_precision=True,
+        check=_check_stylegan,
+        paper="StyleGAN, Karras et al. 2019, arXiv 1812.04948",
+        recipe="stylegan",
+    ),
+    "stylegan2": Family(
+        _stylegan(2),
+        STYLE_KEYS,
+        "images",
+        low_precision=True,
+        check=_check_stylegan,
+        paper="StyleGAN2, Karras et al. 2020, arXiv 1912.04958",
+        recipe="stylegan2",
+    ),
 }
 
 
@@ -360,4 +452,6 @@ __all__ = [
     "MLPGenerator",
     "ResNetDiscriminator",
     "ResNetGenerator",
+    "StyleDiscriminator",
+    "StyleGenerator",
 ]
