@@ -40,6 +40,10 @@ Workloads (gan_jax side in brackets):
   digits   configs/default.py as shipped (DCGAN 16x16x1 on the embedded digits)
   wgan_gp  configs/wgan_gp.py:cifar10 on the same noise images: LayerNorm critic, 5 critic
            steps with the gradient penalty's double backward, Adam 1e-4 (0, 0.9)
+  stylegan2  configs/stylegan2.py as shipped (16x16 digits, width 16, batch 32: style mixing,
+           R1 every 16 and path length every 4 critic / G updates); gan_jax only (no PyTorch
+           reference: its rows have no ``x torch``). On CPU the lazy terms are computed on every
+           update and masked (gan_jax.losses.lazy_penalty), so the step has a fixed shape.
 """
 
 from __future__ import annotations
@@ -57,7 +61,9 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-WORKLOADS = ("toy512", "toy128", "dcgan32", "digits", "wgan_gp")
+WORKLOADS = ("toy512", "toy128", "dcgan32", "digits", "wgan_gp", "stylegan2")
+# Workloads without a PyTorch reference (experiments/torch_reference.py has no such networks).
+JAX_ONLY = ("stylegan2",)
 SYNTHETIC_SHAPE = (32, 32, 3)
 
 
@@ -68,7 +74,7 @@ SYNTHETIC_SHAPE = (32, 32, 3)
 def jax_config(workload: str, variant: str):
     """The gan_jax config of a workload; ``variant`` is 'default' or a named override."""
     sys.path.insert(0, str(REPO))
-    from configs import default, nsgan, wgan_gp
+    from configs import default, nsgan, stylegan2, wgan_gp
 
     if workload in ("toy512", "toy128"):
         c = nsgan.get_config("ring8")
@@ -77,6 +83,8 @@ def jax_config(workload: str, variant: str):
         c.train.batch_size = batch
     elif workload == "digits":
         c = default.get_config()
+    elif workload == "stylegan2":
+        c = stylegan2.get_config()
     else:
         # The shipped CIFAR-10 preset (the issue's dcgan32: 32x32x3, width 64, z 100, batch 64),
         # trained on uniform-noise images of its shape (see jax_run).
@@ -106,6 +114,7 @@ DEFAULT_VARIANTS = {
     "dcgan32": ("subpixel", "flax"),
     "digits": ("subpixel", "flax"),
     "wgan_gp": ("subpixel",),  # 'conv' / 'flax': ~15 s a step (XLA's own double backward)
+    "stylegan2": (),  # no strided convolutions: the subpixel / flax variants do not apply
 }
 
 
@@ -114,7 +123,7 @@ def jax_variants(workload: str, requested: str) -> tuple[str, ...]:
         return ("default", *DEFAULT_VARIANTS[workload])
     if requested == "none":
         return ("default",)
-    toy = workload.startswith("toy")
+    toy = workload.startswith("toy") or workload in JAX_ONLY  # only k=N applies
     chosen = [v for v in requested.split(",") if v.startswith("k=") or not toy]
     return ("default", *chosen)
 
@@ -366,7 +375,7 @@ class Worker:
 def bench_workload(workload: str, args) -> list[dict]:
     variants = jax_variants(workload, args.variants)
     specs = [(f"gan_jax {v}", f"jax:{workload}:{v}") for v in variants]
-    if not args.no_torch:
+    if not args.no_torch and workload not in JAX_ONLY:
         specs.append(("pytorch", f"torch:{workload}"))
     workers = []
     try:
