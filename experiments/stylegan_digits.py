@@ -73,7 +73,7 @@ def truncation_sweep(run, state) -> dict[str, dict]:
         samples = np.concatenate(
             [np.asarray(gen(state, z[i : i + 500])) for i in range(0, len(z), 500)]
         )
-        result = evaluation.scalars(evaluator.evaluate(samples))
+        result = evaluation.scalars(evaluator(samples))
         out[str(psi)] = {k: result[k] for k in KEYS}
         print("psi", psi, out[str(psi)], flush=True)
     return out
