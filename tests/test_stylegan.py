@@ -183,7 +183,7 @@ def tiny_run(seed: int = 0):
 @pytest.mark.slow
 def test_training_steps_move_pl_mean_and_w_avg_and_are_deterministic():
     run = tiny_run()
-    step = steps.make_train_step(run.game)
+    step = jax.jit(steps.make_train_step(run.game, jit=False))  # no donation: EMA shares buffers
     out = []
     for _ in range(2):
         state = run.init_state(jax.random.key(0))
