@@ -77,8 +77,6 @@ def check(config) -> None:
         raise ConfigError(
             "model.name", config.model.name, f"one of {list(FAMILIES)} with game.name='stylegan'"
         )
-    if config.game.pl_weight and config.game.pl_every < 1:
-        raise ConfigError("game.pl_every", config.game.pl_every, "a positive integer")
 
 
 @dataclasses.dataclass(frozen=True)
