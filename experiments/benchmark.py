@@ -53,6 +53,10 @@ Workloads (gan_jax side in brackets):
            at 32x32, spectral norm in every critic layer, 5 critic steps, Adam 2e-4 (0, 0.9)
   biggan   configs/biggan.py as shipped (BigGAN 16x16x1, conditional, self-attention, spectral
            norm in G and D, orthogonal regularisation, G EMA); gan_jax only (no PyTorch twin)
+  stylegan2  configs/stylegan2.py as shipped (16x16 digits, width 16, batch 32: style mixing,
+           R1 every 16 and path length every 4 critic / G updates); gan_jax only (no PyTorch
+           reference: its rows have no ``x torch``). On CPU the lazy terms are computed on every
+           update and masked (gan_jax.losses.lazy_penalty), so the step has a fixed shape.
 """
 
 from __future__ import annotations
@@ -70,9 +74,9 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-WORKLOADS = ("toy512", "toy128", "dcgan32", "digits", "wgan_gp", "resnet", "biggan")
+WORKLOADS = ("toy512", "toy128", "dcgan32", "digits", "wgan_gp", "resnet", "biggan", "stylegan2")
 # Workloads without a PyTorch reference network (timed in gan_jax only).
-JAX_ONLY = ("biggan",)
+JAX_ONLY = ("biggan", "stylegan2")
 SYNTHETIC_SHAPE = (32, 32, 3)
 
 
@@ -83,7 +87,7 @@ SYNTHETIC_SHAPE = (32, 32, 3)
 def jax_config(workload: str, variant: str):
     """The gan_jax config of a workload; ``variant`` is 'default' or a named override."""
     sys.path.insert(0, str(REPO))
-    from configs import biggan, default, nsgan, sngan, wgan_gp
+    from configs import biggan, default, nsgan, sngan, stylegan2, wgan_gp
 
     if workload in ("toy512", "toy128"):
         c = nsgan.get_config("ring8")
@@ -96,6 +100,8 @@ def jax_config(workload: str, variant: str):
         c = sngan.get_config()
     elif workload == "biggan":
         c = biggan.get_config()
+    elif workload == "stylegan2":
+        c = stylegan2.get_config()
     else:
         # The shipped CIFAR-10 preset (the issue's dcgan32: 32x32x3, width 64, z 100, batch 64),
         # trained on uniform-noise images of its shape (see jax_run).
@@ -127,6 +133,7 @@ DEFAULT_VARIANTS = {
     "wgan_gp": ("subpixel",),  # 'conv' / 'flax': ~15 s a step (XLA's own double backward)
     "resnet": (),  # no strided (transposed) convolutions: the variants change nothing
     "biggan": (),  # no DCGAN layers to swap
+    "stylegan2": (),  # no strided convolutions: the subpixel / flax variants do not apply
 }
 
 

@@ -116,6 +116,16 @@ TINY = {
     ),
     "cogan": ("cogan", {"model.width": 8, "model.z_dim": 8, "game.headline_samples": 40}),
     "vaegan": ("vaegan", {"model.width": 8, "model.z_dim": 8}),
+    "stylegan": (
+        "stylegan2",
+        {
+            "model.width": 8,
+            "model.z_dim": 8,
+            "model.w_dim": 8,
+            "game.pl_every": 2,
+            "objective.penalty_every": 2,
+        },
+    ),
 }
 
 

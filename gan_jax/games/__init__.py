@@ -53,6 +53,9 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   pairs; headline ``test_error`` of C.
 - ``improved``: "ImprovedDCGAN" (Salimans et al. 2016): feature matching in G's loss and
   historical averaging of both players' parameters, on the DCGAN critic's features.
+- ``stylegan``: StyleGAN / StyleGAN2 (Karras et al. 2019, 2020): the classic game on the style
+  families with style mixing regularisation and lazy path-length regularisation (its target a in
+  ``State.aux``).
 - ``vaegan``: VAE-GAN (Larsen et al. 2016): a Gaussian encoder, the generator as its decoder, the
   reconstruction error in the critic's feature space; headline: the reconstructions' classes.
 """
@@ -81,6 +84,7 @@ from gan_jax.games import (
     srgan,
     ssgan,
     stargan,
+    stylegan,
     triplegan,
     vaegan,
     xgan,
@@ -107,6 +111,7 @@ GAMES: dict[str, ModuleType] = {
     "ebgan": ebgan,
     "began": began,
     "improved": improved,
+    "stylegan": stylegan,
 }
 
 

@@ -33,6 +33,9 @@ al. 2018), and the ``dcgan`` generator virtual batch normalisation (``g_norm='vb
 Sampling with ``--truncation`` (gan_jax/sample.py): a family's generator takes Gaussian z and
 the sampler resamples |z_i| > T (BigGAN's truncation trick), unless the family declares
 ``own_truncation`` (its generator is then called with ``truncation=T`` and truncates itself).
+- ``stylegan``, ``stylegan2``: the style-based generators (Karras et al. 2019, 2020): mapping
+  network, AdaIN or modulated convolutions, noise inputs, truncation and style mixing
+  (gan_jax/models/stylegan.py); their critics ProGAN's and StyleGAN2's residual one.
 
 Each family declares the ``model.*`` keys it reads (``Family.keys``, beside ``COMMON_KEYS``)
 with their defaults and checks (gan_jax/schema.py); ``default_block()`` is the `model` config
@@ -55,6 +58,7 @@ from gan_jax.models.dcgan import RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import DOWNSAMPLES, UPSAMPLES
 from gan_jax.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
+from gan_jax.models.stylegan import StyleDiscriminator, StyleGenerator
 
 Builder = Callable[[Mapping[str, Any], tuple[int, ...]], tuple[nn.Module, nn.Module]]
 
@@ -189,6 +193,39 @@ def _biggan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, 
     return g, d
 
 
+def _stylegan(version: int) -> Builder:
+    """StyleGAN (1) or StyleGAN2 (2): the style-based G, the plain (1) or residual (2) critic."""
+
+    def build(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+        resolution, _, channels = shape
+        dtype = compute_dtype(cfg)
+        g = StyleGenerator(
+            resolution=resolution,
+            channels=channels,
+            width=cfg["width"],
+            z_dim=cfg["z_dim"],
+            w_dim=cfg["w_dim"],
+            mapping_layers=cfg["mapping_layers"],
+            mapping_lr_mul=cfg["mapping_lr_mul"],
+            version=version,
+            equalized=cfg["equalized_lr"],
+            noise=cfg["noise_inputs"],
+            w_avg_decay=cfg["w_avg_decay"],
+            dtype=dtype,
+        )
+        d = StyleDiscriminator(
+            resolution=resolution,
+            width=cfg["width"],
+            residual=version == 2,
+            mbstd_group=cfg["mbstd_group"],
+            equalized=cfg["equalized_lr"],
+            dtype=dtype,
+        )
+        return g, d
+
+    return build
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
     """A model family: its builder, the ``model.*`` keys it reads, the data it models.
@@ -227,7 +264,9 @@ DTYPES = ("float32", "bfloat16")
 # Keys every family reads.
 COMMON_KEYS: schema.Spec = {
     "name": schema.choice(
-        "dcgan", ("mlp", "pacgan_mlp", "dcgan", "resnet", "sagan", "biggan"), "the family"
+        "dcgan",
+        ("mlp", "pacgan_mlp", "dcgan", "resnet", "sagan", "biggan", "stylegan", "stylegan2"),
+        "the family",
     ),
     "z_dim": schema.positive_int(64, "dimension of the generator's noise"),
     # Conditional GAN on the dataset's labels when > 0 (must equal its number of classes):
@@ -342,6 +381,41 @@ def _check_latent_chunks(config) -> None:
         )
 
 
+# The style-based families' keys (gan_jax/models/stylegan.py).
+STYLE_KEYS: schema.Spec = {
+    "width": _WIDTH,
+    "w_dim": schema.positive_int(64, "stylegan: dimension of w (the papers: 512)"),
+    "mapping_layers": schema.positive_int(2, "stylegan: dense layers of f: z -> w (papers: 8)"),
+    "mapping_lr_mul": schema.positive(0.01, "stylegan: the mapping's learning-rate multiplier"),
+    "equalized_lr": schema.boolean(True, "stylegan: equalised learning rate (ProGAN)"),
+    "noise_inputs": schema.boolean(True, "stylegan: per-layer noise inputs"),
+    "w_avg_decay": schema.unit_interval(0.995, "stylegan: decay of the running mean w_avg"),
+    "mbstd_group": schema.non_negative_int(
+        4,
+        "stylegan: critic's minibatch stddev group size",
+        allowed="a non-negative integer (0: off)",
+    ),
+}
+STYLE_RESOLUTIONS = (8, 16, 32, 64)
+
+
+def _check_stylegan(config) -> None:
+    model, batch = config.model, config.train.batch_size
+    if config.data.resolution not in STYLE_RESOLUTIONS:
+        raise ConfigError("data.resolution", config.data.resolution, str(list(STYLE_RESOLUTIONS)))
+    if model.num_classes:
+        raise ConfigError(
+            "model.num_classes", model.num_classes, f"0 with model.name={model.name!r}"
+        )
+    if model.z_dim < 2:
+        raise ConfigError("model.z_dim", model.z_dim, ">= 2 (the noise inputs' keys read z[:2])")
+    group = model.mbstd_group
+    if group and batch % min(group, batch):
+        raise ConfigError(
+            "model.mbstd_group", group, f"0 or a group size dividing train.batch_size={batch}"
+        )
+
+
 def _check_resolution(config) -> None:
     if config.data.resolution not in RESOLUTIONS:
         raise ConfigError("data.resolution", config.data.resolution, str(sorted(RESOLUTIONS)))
@@ -440,6 +514,26 @@ MODELS: dict[str, Family] = {
         paper="BigGAN, Brock et al. 2018, arXiv 1809.11096",
         recipe="biggan",
     ),
+    "stylegan": Family(
+        _stylegan(1),
+        STYLE_KEYS,
+        "images",
+        low_precision=True,
+        check=_check_stylegan,
+        paper="StyleGAN, Karras et al. 2019, arXiv 1812.04948",
+        own_truncation=True,
+        recipe="stylegan",
+    ),
+    "stylegan2": Family(
+        _stylegan(2),
+        STYLE_KEYS,
+        "images",
+        low_precision=True,
+        check=_check_stylegan,
+        paper="StyleGAN2, Karras et al. 2020, arXiv 1912.04958",
+        own_truncation=True,
+        recipe="stylegan2",
+    ),
 }
 
 
@@ -477,4 +571,6 @@ __all__ = [
     "MLPGenerator",
     "ResNetDiscriminator",
     "ResNetGenerator",
+    "StyleDiscriminator",
+    "StyleGenerator",
 ]
