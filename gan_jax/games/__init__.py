@@ -38,6 +38,9 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   pairs; headline ``test_error`` of C.
 - ``improved``: "ImprovedDCGAN" (Salimans et al. 2016): feature matching in G's loss and
   historical averaging of both players' parameters, on the DCGAN critic's features.
+- ``pggan``: progressive growing (Karras et al. 2018): the ``pggan`` networks trained at
+  resolutions doubling every ``game.stage_steps`` steps, each new one faded in over
+  ``game.fade_steps`` (alpha in the state), one compiled step per stage, the drift term.
 - ``vaegan``: VAE-GAN (Larsen et al. 2016): a Gaussian encoder, the generator as its decoder, the
   reconstruction error in the critic's feature space; headline: the reconstructions' classes.
 """
@@ -58,6 +61,7 @@ from gan_jax.games import (
     ebgan,
     improved,
     infogan,
+    pggan,
     s3gan,
     semisupervised,
     ssgan,
@@ -80,6 +84,7 @@ GAMES: dict[str, ModuleType] = {
     "ebgan": ebgan,
     "began": began,
     "improved": improved,
+    "pggan": pggan,
 }
 
 

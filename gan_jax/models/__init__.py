@@ -23,6 +23,9 @@ al. 2018), and the ``dcgan`` generator virtual batch normalisation (``g_norm='vb
 - ``dcgan``: DCGAN (Radford et al. 2015) at 16, 32 or 64 pixels (``width``, norms, the
   ``upsample`` / ``downsample`` formulation of its 4x4 stride-2 layers).
 - ``resnet``: the SNGAN ResNets (Miyato et al. 2018), D ``width`` channels and G twice as many.
+- ``pggan``: the progressive GAN's networks (Karras et al. 2018): equalised learning rate, pixel
+  norm, a toRGB / fromRGB per resolution from ``start_resolution``, minibatch stddev; called with
+  a ``stage`` and fade-in ``alpha`` by the ``pggan`` game (gan_jax/games/pggan.py).
 
 Each family declares the ``model.*`` keys it reads (``Family.keys``, beside ``COMMON_KEYS``)
 with their defaults and checks (gan_jax/schema.py); ``default_block()`` is the `model` config
@@ -43,6 +46,7 @@ from gan_jax.errors import ConfigError
 from gan_jax.models.dcgan import RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import DOWNSAMPLES, UPSAMPLES
 from gan_jax.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
+from gan_jax.models.pggan import PGGANDiscriminator, PGGANGenerator
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 
 Builder = Callable[[Mapping[str, Any], tuple[int, ...]], tuple[nn.Module, nn.Module]]
@@ -139,6 +143,19 @@ def _resnet(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, 
     return g, d
 
 
+def _pggan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    resolution, _, channels = shape
+    common = dict(
+        resolution=resolution,
+        start_resolution=cfg["start_resolution"],
+        width=cfg["width"],
+        dtype=compute_dtype(cfg),
+    )
+    g = PGGANGenerator(channels=channels, **common)
+    d = PGGANDiscriminator(stddev_group=cfg["minibatch_stddev"], **common)
+    return g, d
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
     """A model family: its builder, the ``model.*`` keys it reads, the data it models.
@@ -173,7 +190,7 @@ DTYPES = ("float32", "bfloat16")
 
 # Keys every family reads.
 COMMON_KEYS: schema.Spec = {
-    "name": schema.choice("dcgan", ("mlp", "pacgan_mlp", "dcgan", "resnet"), "the family"),
+    "name": schema.choice("dcgan", ("mlp", "pacgan_mlp", "dcgan", "resnet", "pggan"), "the family"),
     "z_dim": schema.positive_int(64, "dimension of the generator's noise"),
     # Conditional GAN on the dataset's labels when > 0 (must equal its number of classes):
     # concatenation for mlp/dcgan, conditional BatchNorm + projection critic for resnet.
@@ -255,6 +272,21 @@ def _check_resolution(config) -> None:
         raise ConfigError("data.resolution", config.data.resolution, str(sorted(RESOLUTIONS)))
 
 
+def _check_pggan(config) -> None:
+    """Square power-of-two images from model.start_resolution up; no labels."""
+    model, resolution = config.model, config.data.resolution
+    start = model.start_resolution
+    if start < 2 or start & (start - 1):
+        raise ConfigError("model.start_resolution", start, "a power of two >= 2")
+    if resolution < start or resolution & (resolution - 1):
+        raise ConfigError(
+            "data.resolution", resolution, f"a power of two >= model.start_resolution={start}"
+        )
+    if model.num_classes:
+        raise ConfigError("model.num_classes", model.num_classes, "0 with model.name='pggan'")
+    _check_minibatch(config)
+
+
 def _image_check(*extra: Callable[[Any], None]) -> Callable[[Any], None]:
     def check(config) -> None:
         _check_resolution(config)
@@ -324,6 +356,21 @@ MODELS: dict[str, Family] = {
         paper="SNGAN, Miyato et al. 2018, arXiv 1802.05957",
         recipe="sngan",
     ),
+    "pggan": Family(
+        _pggan,
+        {
+            "width": _WIDTH,
+            "start_resolution": schema.positive_int(
+                4, "pggan: the first stage's resolution (the networks' 4x4 block)"
+            ),
+            "minibatch_stddev": MINIBATCH_KEYS["minibatch_stddev"],
+        },
+        "images",
+        low_precision=True,
+        check=_check_pggan,
+        paper="Progressive GAN, Karras et al. 2018, arXiv 1710.10196",
+        recipe="pggan",
+    ),
 }
 
 
@@ -356,6 +403,8 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "MaxoutDiscriminator",
+    "PGGANDiscriminator",
+    "PGGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
     "ResNetDiscriminator",
