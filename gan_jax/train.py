@@ -5,8 +5,10 @@ The loop dispatches ``train.steps_per_dispatch`` train steps per compiled call
 on log steps, asynchronously, reading them once the next call is queued. The periodic work is a
 list of jobs (``Job``), each with its period written once: log (``train.log_every``), checkpoint
 (``checkpoint.every_steps``), samples (``train.sample_every``) and evaluation
-(``eval.every_steps``); a multi-step dispatch never runs past a job's step. Evaluation also runs
-at step 0 (``eval.at_start``: the untrained generator, the baseline) and at the end.
+(``eval.every_steps``); a multi-step dispatch never runs past a job's step. A game of several
+stages (progressive growing, ``steps.Game.stages``) gets one compiled dispatch per stage, and no
+call crosses a stage boundary. Evaluation also runs at step 0 (``eval.at_start``: the untrained
+generator, the baseline) and at the end.
 
 The workdir receives config.json (the resolved config), metrics.jsonl, tensorboard/, samples/,
 eval.json (the final evaluation with its protocol, gan_jax.evaluation), curves.png and Orbax

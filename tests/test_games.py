@@ -78,6 +78,17 @@ TINY = {
     ),
     "cogan": ("cogan", {"model.width": 8, "model.z_dim": 8, "game.headline_samples": 40}),
     "vaegan": ("vaegan", {"model.width": 8, "model.z_dim": 8}),
+    # 8x8 digits, stages 4 -> 8 px: the loop's checks cross the stage change at step 2.
+    "pggan": (
+        "pggan",
+        {
+            "model.width": 4,
+            "model.z_dim": 8,
+            "data.resolution": 8,
+            "game.stage_steps": 2,
+            "game.fade_steps": 1,
+        },
+    ),
 }
 
 
