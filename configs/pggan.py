@@ -8,7 +8,8 @@ lr 1e-3 with betas (0, 0.99), minibatch stddev in groups of 4, an EMA of G (deca
 Scaled down: 16 channels at every resolution (the paper: 512), batch 32, 500 steps per stage
 (the paper: 800k images per fade-in and per stabilisation phase), EMA decay 0.99 (the paper:
 0.999, a horizon of 1000 steps, most of this budget). ``:flat`` trains the same
-networks at 16x16 from the start (the baseline of the paper's claim, experiments/pggan_digits.py).
+networks at 16x16 from the start (the baseline of the paper's claim, experiments/pggan_digits.py),
+``:noreset`` grows without resetting the optimisers at a stage change.
 """
 
 from configs import default
@@ -17,10 +18,11 @@ from gan_jax import games
 
 def get_config(arg=None):
     flat = arg == "flat"
-    c = default.get_config("digits" if flat or arg is None else arg)
+    c = default.get_config("digits" if arg in (None, "flat", "noreset") else arg)
     c.game = games.defaults("pggan")
     c.game.stage_steps = 0 if flat else 500
     c.game.fade_steps = 0 if flat else 250
+    c.game.reset_optimizers = arg != "noreset"
     c.model.name = "pggan"
     c.model.width = 16
     c.model.minibatch_stddev = 4

@@ -30,6 +30,7 @@ from gan_jax import train  # noqa: E402
 RESULTS = REPO / "experiments" / "results"
 RUNS = {
     "pggan (growing 4-8-16)": ("pggan", None),
+    "pggan:noreset (growing, optimisers kept)": ("pggan", "noreset"),
     "pggan:flat (16 px from the start)": ("pggan", "flat"),
     "nsgan (DCGAN)": ("nsgan", None),
     "hinge (DCGAN + SN, SNGAN recipe)": ("hinge", None),
@@ -46,7 +47,7 @@ def config_for(recipe: str, preset: str | None, steps: int, batch: int, seed: in
     c.eval.at_start = False
     c.train.sample_every = 0
     c.checkpoint.every_steps = steps
-    if recipe == "pggan" and preset is None:
+    if recipe == "pggan" and preset != "flat":
         c.game.stage_steps = steps // 3
         c.game.fade_steps = steps // 6
     return c

@@ -268,3 +268,24 @@ def test_same_seed_same_numbers():
         out.append(leaves(state))
     for a, b in zip(*out, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_optimizer_states_restart_at_the_stage_start_only():
+    cfg = tiny_config()
+    run = runs.build_run(cfg)
+    state = jax.jit(run.init_state)(jax.random.key(0))
+    fn = steps.make_train_step(run.game)
+    state, _ = fn(state, run.sample_batches(run.data_key(), 0))  # Adam moments now non-zero
+    begin = run.game.at_stage(1).begin_step
+    assert begin is not None and run.game.begin_step is None
+    for t, fresh in ((3, True), (4, False)):
+        out = begin(state.replace(step=jnp.asarray(t, jnp.int32)))
+        for name, ms in out.nets.items():
+            init = ms.tx.init(ms.params)
+            same = all(
+                np.array_equal(a, b)
+                for a, b in zip(leaves(ms.opt_state), leaves(init), strict=True)
+            )
+            assert same == fresh, (name, t)
+    cfg.game.reset_optimizers = False
+    assert runs.build_run(cfg).game.at_stage(1).begin_step is None

@@ -14,15 +14,18 @@ same way as G's output: ``lerp(upsample(pool(x)), x, alpha)`` (the ProGAN code's
 blending of the training images), so the critic never tells the two apart by resolution.
 Samples for evaluation are nearest-upsampled to ``data.resolution``.
 
-Losses: the objective block's (the paper: WGAN-GP, ``wasserstein_gp``, lambda 10, one critic
-update per G update) plus the drift term ``game.drift * E_x[D(x)^2]`` in the critic's loss
-(section A.1, epsilon_drift = 0.001), which keeps the critic's scores near 0.
+At the first step of every stage after the first, both optimisers restart from a fresh state
+(``game.reset_optimizers``, as the ProGAN code does). Losses: the objective block's (the paper:
+WGAN-GP, ``wasserstein_gp``, lambda 10, one critic update per G update) plus the drift term
+``game.drift * E_x[D(x)^2]`` in the critic's loss (section A.1, epsilon_drift = 0.001), which
+keeps the critic's scores near 0.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -44,6 +47,10 @@ KEYS: schema.Spec = {
         0, "steps of each stage after the first that fade its layers in (<= game.stage_steps)"
     ),
     "drift": schema.non_negative(1e-3, "epsilon_drift: weight of E[D(x)^2] in the critic's loss"),
+    "reset_optimizers": schema.boolean(
+        True,
+        "fresh optimiser states at each stage's first step (ProGAN code: reset_opt_for_new_lod)",
+    ),
 }
 DEFAULTS: dict = {name: key.default for name, key in KEYS.items()}
 DATA_KINDS = ("images",)
@@ -183,6 +190,26 @@ def generator_loss(
     return objective.g_loss(real_out, fake_out)
 
 
+def reset_optimizers_at(start: int) -> Callable[[steps.State], steps.State]:
+    """``state -> state`` with every network's optimiser state re-initialised when
+    ``state.step == start`` (the first step of a stage), unchanged otherwise.
+
+    The ProGAN code does this at every resolution change (``reset_opt_for_new_lod``): Adam's
+    second moments of the layers that had no gradient until now are 0, and with the global
+    bias correction (1 - beta2^t ~ 1) their first updates would be ~1 / sqrt(1 - beta2) = 10
+    times the learning rate.
+    """
+
+    def begin(state: steps.State) -> steps.State:
+        def reset(nets):
+            return {n: ms.replace(opt_state=ms.tx.init(ms.params)) for n, ms in nets.items()}
+
+        nets = jax.lax.cond(state.step == start, reset, lambda nets: nets, state.nets)
+        return state.replace(nets=nets)
+
+    return begin
+
+
 def build(config, dataset: Dataset) -> Game:
     """The game of the first stage; ``Game.staged`` builds the others."""
     objective = get_objective(config.objective)
@@ -232,6 +259,11 @@ def build(config, dataset: Dataset) -> Game:
             ema_decay=float(config.model.g_ema_decay),
             stages=schedule.boundaries,
             staged=game_at if index == 0 else None,
+            begin_step=(
+                reset_optimizers_at(schedule.boundaries[index - 1])
+                if index and config.game.reset_optimizers
+                else None
+            ),
         )
 
     return game_at(0)
