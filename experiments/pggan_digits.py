@@ -30,7 +30,7 @@ from gan_jax import train  # noqa: E402
 RESULTS = REPO / "experiments" / "results"
 RUNS = {
     "pggan (growing 4-8-16)": ("pggan", None),
-    "pggan:noreset (growing, optimisers kept)": ("pggan", "noreset"),
+    "pggan:reset (growing, optimisers reset per stage)": ("pggan", "reset"),
     "pggan:flat (16 px from the start)": ("pggan", "flat"),
     "nsgan (DCGAN)": ("nsgan", None),
     "hinge (DCGAN + SN, SNGAN recipe)": ("hinge", None),
