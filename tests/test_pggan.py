@@ -271,7 +271,7 @@ def test_same_seed_same_numbers():
 
 
 def test_optimizer_states_restart_at_the_stage_start_only():
-    cfg = tiny_config()
+    cfg = tiny_config(**{"game.reset_optimizers": True})
     run = runs.build_run(cfg)
     state = jax.jit(run.init_state)(jax.random.key(0))
     fn = steps.make_train_step(run.game)
