@@ -289,3 +289,18 @@ def test_optimizer_states_restart_at_the_stage_start_only():
             assert same == fresh, (name, t)
     cfg.game.reset_optimizers = False
     assert runs.build_run(cfg).game.at_stage(1).begin_step is None
+
+
+def test_bfloat16_networks_compute_in_bfloat16_and_return_float32():
+    cfg = {"width": 4, "z_dim": 8, "minibatch_stddev": 2, "dtype": "bfloat16"}
+    g, d = MODELS["pggan"](cfg, (8, 8, 1))
+    z = jax.random.normal(jax.random.key(0), (4, 8))
+    gp = g.init(jax.random.key(1), z)
+    dp = d.init(jax.random.key(2), jnp.zeros((2, 8, 8, 1)))
+    assert jax.tree.leaves(gp)[0].dtype == jnp.float32  # parameters stay float32
+    image = g.apply(gp, z, stage=1, alpha=0.5)
+    score = d.apply(dp, image, stage=1, alpha=0.5)
+    assert image.dtype == score.dtype == jnp.float32
+    reference = g.clone(dtype=jnp.float32).apply(gp, z, stage=1, alpha=0.5)
+    np.testing.assert_allclose(np.asarray(image), np.asarray(reference), atol=0.1)
+    assert not np.array_equal(np.asarray(image), np.asarray(reference))  # rounded: bf16 ran
