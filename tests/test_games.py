@@ -163,7 +163,9 @@ def poisoned_game(game, first_bad_step: int):
         return poisoned
 
     players = tuple(dataclasses.replace(p, loss=poison(p.loss)) for p in game.players)
-    return dataclasses.replace(game, players=players)
+    # A game of several stages: the later stages' players are poisoned too.
+    staged = game.staged and (lambda i: poisoned_game(game.staged(i), first_bad_step))
+    return dataclasses.replace(game, players=players, staged=staged)
 
 
 @pytest.mark.parametrize("game", LOOP)
