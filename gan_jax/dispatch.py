@@ -24,9 +24,17 @@ ROLLED_MODELS = ("mlp", "pacgan_mlp")
 
 
 def make_dispatch(
-    run: Run, steps_per_dispatch: int = 1, mesh: Mesh | None = None, *, jit: bool = True
+    run: Run,
+    steps_per_dispatch: int = 1,
+    mesh: Mesh | None = None,
+    *,
+    jit: bool = True,
+    stage: int = 0,
 ) -> Callable[..., tuple[steps.State, divergence.Guard, dict]]:
     """``(state, guard) -> (state, guard, metrics)``: ``steps_per_dispatch`` train steps.
+
+    ``stage``: the game's stage these steps train (``steps.Game.at_stage``); the caller keeps
+    the steps of one call inside one stage.
 
     MLPs loop with a rolled lax.scan (one compiled body whatever k). Convnets are unrolled into
     k copies: XLA:CPU keeps convolution gradients on its fast kernels only outside while loops
@@ -44,7 +52,7 @@ def make_dispatch(
     """
     tc = run.config.train
     fed = run.dataset.on_host
-    step_fn = steps.make_train_step(run.game, jit=False, mesh=mesh)
+    step_fn = steps.make_train_step(run.game.at_stage(stage), jit=False, mesh=mesh)
     layout = None if mesh is None else sharding.batch_sharding(mesh, batch_axis=1)
     rolled = run.config.model.name in ROLLED_MODELS
 

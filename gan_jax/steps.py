@@ -15,6 +15,10 @@ The steps are pure:
     update(game, player, state, batch) -> (state, metrics)     one update of one player
     train_step(game, state, batches) -> (state, metrics)       every player, in order
 
+A game of several stages (``Game.stages``, ``Game.staged``: progressive growing's resolutions)
+keeps one state pytree and gives each stage its own players; the trainer compiles one step per
+stage (``Game.at_stage``).
+
 A player's loss is ``loss(ctx, batch, key) -> (loss, terms)``. ``ctx`` (``Context``) is the
 loss's view of the networks: ``ctx('d', x, labels, train=True)`` applies network ``d`` with the
 parameters being differentiated for the player's own networks and the frozen ones of the others;
@@ -44,8 +48,10 @@ laid out along the data axis like the real batch.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -155,6 +161,14 @@ class Game:
       headline: optional ``(run, state) -> {name: number}``: the variant's own measure of the
         claim its paper is known for (InfoGAN's code accuracy, CycleGAN's class preservation),
         added to every evaluation record as ``headline/<name>`` and to the zoo table.
+      stages: the train steps at which the compiled step changes (sorted; progressive growing's
+        resolution changes). Stage ``i`` runs the steps from ``stages[i - 1]`` (0 for i = 0) to
+        ``stages[i]``; () for one program throughout.
+      staged: ``i -> Game``, the game of stage ``i``: the same networks (so the same state
+        pytree), players whose losses may differ by stage. This game itself is stage 0's. The
+        trainer builds one program per stage and never dispatches across a stage boundary.
+      begin_step: optional ``state -> state``, pure, applied by ``train_step`` before the
+        players (progressive growing resets the optimisers at the first step of a stage).
     """
 
     name: str
@@ -165,6 +179,9 @@ class Game:
     init_aux: Callable[[], dict[str, Array]] = dict
     ema_decay: float = 0.0
     headline: Callable[[Any, State], dict[str, float]] | None = None
+    stages: tuple[int, ...] = ()
+    staged: Callable[[int], Game] | None = None
+    begin_step: Callable[[State], State] | None = None
 
     def __post_init__(self):
         roles = [p.role for p in self.players]
@@ -174,6 +191,18 @@ class Game:
             unknown = set(p.updates) - set(self.networks)
             if unknown or not p.updates:
                 raise ValueError(f"game {self.name!r}: player {p.name!r} updates {p.updates}")
+
+    def stage_of(self, step: int) -> int:
+        """The stage of the train step that starts from ``state.step == step``."""
+        return bisect.bisect_right(self.stages, step)
+
+    def next_stage_start(self, step: int) -> float:
+        """The first stage boundary after ``step`` (inf when none is left)."""
+        return next((s for s in self.stages if s > step), math.inf)
+
+    def at_stage(self, stage: int) -> Game:
+        """The game whose players train stage ``stage`` (itself for a game of one stage)."""
+        return self if self.staged is None or stage == 0 else self.staged(stage)
 
     @property
     def batches_per_step(self) -> int:
@@ -265,10 +294,10 @@ class Context:
         self.stats = {name: state.nets[name].batch_stats for name in updates}
         self.new_aux: dict[str, Array] = {}
 
-    def __call__(self, name: str, *inputs, train: bool, method: str | None = None) -> Any:
-        """Apply network ``name`` to ``inputs`` (``module(*inputs, train=train)``)."""
+    def __call__(self, name: str, *inputs, train: bool, method: str | None = None, **kwargs) -> Any:
+        """Apply network ``name`` to ``inputs`` (``module(*inputs, train=train, **kwargs)``)."""
         ms = self._nets[name]
-        kwargs = {} if method is None else {"method": method}
+        kwargs = kwargs if method is None else {**kwargs, "method": method}
         stats = self.stats.get(name, ms.batch_stats) if train else ms.batch_stats
         variables = {"params": self.params[name], "batch_stats": stats}
         if not train:
@@ -352,7 +381,8 @@ def update(
 def train_step(
     game: Game, state: State, batches: Batch, *, batch_sharding: Sharding | None = None
 ) -> tuple[State, Metrics]:
-    """Every player in order, ``player.steps`` updates each, then ``state.step += 1``.
+    """The game's ``begin_step``, every player in order, ``player.steps`` updates each, then
+    ``state.step += 1``.
 
     ``batches`` leaves are (n, B, ...), n = ``game.batches_per_step``; player p's updates see
     the last ``p.steps`` slices. ``batch_sharding`` (data-parallel runs): how a (B, ...) batch is
@@ -364,6 +394,8 @@ def train_step(
     # for one update (measured: 0.24 vs 0.06 CPU s per step of the non-saturating digits config).
     n = jax.tree.leaves(batches)[0].shape[0]
     metrics: Metrics = {}
+    if game.begin_step is not None:
+        state = game.begin_step(state)
     for player in game.players:
         player_metrics = []
         for i in range(n - player.steps, n):

@@ -5,8 +5,10 @@ The loop dispatches ``train.steps_per_dispatch`` train steps per compiled call
 on log steps, asynchronously, reading them once the next call is queued. The periodic work is a
 list of jobs (``Job``), each with its period written once: log (``train.log_every``), checkpoint
 (``checkpoint.every_steps``), samples (``train.sample_every``) and evaluation
-(``eval.every_steps``); a multi-step dispatch never runs past a job's step. Evaluation also runs
-at step 0 (``eval.at_start``: the untrained generator, the baseline) and at the end.
+(``eval.every_steps``); a multi-step dispatch never runs past a job's step. A game of several
+stages (progressive growing, ``steps.Game.stages``) gets one compiled dispatch per stage, and no
+call crosses a stage boundary. Evaluation also runs at step 0 (``eval.at_start``: the untrained
+generator, the baseline) and at the end.
 
 The workdir receives config.json (the resolved config), metrics.jsonl, tensorboard/, samples/,
 eval.json (the final evaluation with its protocol, gan_jax.evaluation), curves.png and Orbax
@@ -137,7 +139,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> State:
         return state
 
     guard = jax.jit(divergence.init_guard, out_shardings=sharding.replicated(mesh))()
-    dispatches: dict[int, Callable] = {}  # steps per call -> its compiled dispatch
+    dispatches: dict[tuple, Callable] = {}  # (stage, steps per call) -> its dispatch
     # Only process 0 logs (metrics.jsonl, TensorBoard, terminal); the others compute the same.
     logger = RunLogger(workdir, tc.steps, start_step=start, active=main_process)
     step_metrics, pending, saved = None, None, None
@@ -203,16 +205,19 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> State:
         t_start = time.perf_counter()
         k, done = tc.steps_per_dispatch, start
         while done < tc.steps:
-            n = k if done + k <= next_stop(jobs, done, tc.steps) else 1
-            if n not in dispatches:
-                dispatches[n] = dispatch.make_dispatch(run, n, mesh)
+            # A call never crosses a job's step nor a stage boundary (a new compiled step).
+            stop = min(next_stop(jobs, done, tc.steps), run.game.next_stage_start(done))
+            n = k if done + k <= stop else 1
+            stage = run.game.stage_of(done)
+            if (stage, n) not in dispatches:
+                dispatches[stage, n] = dispatch.make_dispatch(run, n, mesh, stage=stage)
             # Host datasets: this process's rows of the next n steps' batches, made global.
             fed = () if host_input is None else (resume.feed(host_input, n, mesh),)
             # Between log steps the loop only dispatches device work: the data index comes from
             # the on-device state.step, and the guard turns any implicit host transfer into an
             # error.
             with jax.transfer_guard("disallow"):
-                state, guard, step_metrics = dispatches[n](state, guard, *fed)
+                state, guard, step_metrics = dispatches[stage, n](state, guard, *fed)
             first, done = done == start, done + n
             logger.advance(n)
             flush_log()

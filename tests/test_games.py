@@ -126,6 +126,17 @@ TINY = {
             "objective.penalty_every": 2,
         },
     ),
+    # 8x8 digits, stages 4 -> 8 px: the loop's checks cross the stage change at step 2.
+    "pggan": (
+        "pggan",
+        {
+            "model.width": 4,
+            "model.z_dim": 8,
+            "data.resolution": 8,
+            "game.stage_steps": 2,
+            "game.fade_steps": 1,
+        },
+    ),
 }
 
 
@@ -186,7 +197,9 @@ def poisoned_game(game, first_bad_step: int):
         return poisoned
 
     players = tuple(dataclasses.replace(p, loss=poison(p.loss)) for p in game.players)
-    return dataclasses.replace(game, players=players)
+    # A game of several stages: the later stages' players are poisoned too.
+    staged = game.staged and (lambda i: poisoned_game(game.staged(i), first_bad_step))
+    return dataclasses.replace(game, players=players, staged=staged)
 
 
 @pytest.mark.parametrize("game", LOOP)

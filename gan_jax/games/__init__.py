@@ -56,6 +56,9 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
 - ``stylegan``: StyleGAN / StyleGAN2 (Karras et al. 2019, 2020): the classic game on the style
   families with style mixing regularisation and lazy path-length regularisation (its target a in
   ``State.aux``).
+- ``pggan``: progressive growing (Karras et al. 2018): the ``pggan`` networks trained at
+  resolutions doubling every ``game.stage_steps`` steps, each new one faded in over
+  ``game.fade_steps`` (alpha in the state), one compiled step per stage, the drift term.
 - ``vaegan``: VAE-GAN (Larsen et al. 2016): a Gaussian encoder, the generator as its decoder, the
   reconstruction error in the critic's feature space; headline: the reconstructions' classes.
 """
@@ -78,6 +81,7 @@ from gan_jax.games import (
     ebgan,
     improved,
     infogan,
+    pggan,
     pix2pix,
     s3gan,
     semisupervised,
@@ -112,6 +116,7 @@ GAMES: dict[str, ModuleType] = {
     "began": began,
     "improved": improved,
     "stylegan": stylegan,
+    "pggan": pggan,
 }
 
 

@@ -36,6 +36,9 @@ the sampler resamples |z_i| > T (BigGAN's truncation trick), unless the family d
 - ``stylegan``, ``stylegan2``: the style-based generators (Karras et al. 2019, 2020): mapping
   network, AdaIN or modulated convolutions, noise inputs, truncation and style mixing
   (gan_jax/models/stylegan.py); their critics ProGAN's and StyleGAN2's residual one.
+- ``pggan``: the progressive GAN's networks (Karras et al. 2018): equalised learning rate, pixel
+  norm, a toRGB / fromRGB per resolution from ``start_resolution``, minibatch stddev; called with
+  a ``stage`` and fade-in ``alpha`` by the ``pggan`` game (gan_jax/games/pggan.py).
 
 Each family declares the ``model.*`` keys it reads (``Family.keys``, beside ``COMMON_KEYS``)
 with their defaults and checks (gan_jax/schema.py); ``default_block()`` is the `model` config
@@ -57,6 +60,7 @@ from gan_jax.models.biggan import BigGANGenerator, latent_chunks
 from gan_jax.models.dcgan import RESOLUTIONS, DCGANDiscriminator, DCGANGenerator
 from gan_jax.models.layers import DOWNSAMPLES, UPSAMPLES
 from gan_jax.models.mlp import MaxoutDiscriminator, MLPDiscriminator, MLPGenerator
+from gan_jax.models.pggan import PGGANDiscriminator, PGGANGenerator
 from gan_jax.models.resnet import ResNetDiscriminator, ResNetGenerator
 from gan_jax.models.stylegan import StyleDiscriminator, StyleGenerator
 
@@ -226,6 +230,19 @@ def _stylegan(version: int) -> Builder:
     return build
 
 
+def _pggan(cfg: Mapping[str, Any], shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    resolution, _, channels = shape
+    common = dict(
+        resolution=resolution,
+        start_resolution=cfg["start_resolution"],
+        width=cfg["width"],
+        dtype=compute_dtype(cfg),
+    )
+    g = PGGANGenerator(channels=channels, **common)
+    d = PGGANDiscriminator(stddev_group=cfg["minibatch_stddev"], **common)
+    return g, d
+
+
 @dataclasses.dataclass(frozen=True)
 class Family:
     """A model family: its builder, the ``model.*`` keys it reads, the data it models.
@@ -265,7 +282,17 @@ DTYPES = ("float32", "bfloat16")
 COMMON_KEYS: schema.Spec = {
     "name": schema.choice(
         "dcgan",
-        ("mlp", "pacgan_mlp", "dcgan", "resnet", "sagan", "biggan", "stylegan", "stylegan2"),
+        (
+            "mlp",
+            "pacgan_mlp",
+            "dcgan",
+            "resnet",
+            "sagan",
+            "biggan",
+            "stylegan",
+            "stylegan2",
+            "pggan",
+        ),
         "the family",
     ),
     "z_dim": schema.positive_int(64, "dimension of the generator's noise"),
@@ -421,6 +448,21 @@ def _check_resolution(config) -> None:
         raise ConfigError("data.resolution", config.data.resolution, str(sorted(RESOLUTIONS)))
 
 
+def _check_pggan(config) -> None:
+    """Square power-of-two images from model.start_resolution up; no labels."""
+    model, resolution = config.model, config.data.resolution
+    start = model.start_resolution
+    if start < 2 or start & (start - 1):
+        raise ConfigError("model.start_resolution", start, "a power of two >= 2")
+    if resolution < start or resolution & (resolution - 1):
+        raise ConfigError(
+            "data.resolution", resolution, f"a power of two >= model.start_resolution={start}"
+        )
+    if model.num_classes:
+        raise ConfigError("model.num_classes", model.num_classes, "0 with model.name='pggan'")
+    _check_minibatch(config)
+
+
 def _image_check(*extra: Callable[[Any], None]) -> Callable[[Any], None]:
     def check(config) -> None:
         _check_resolution(config)
@@ -534,6 +576,21 @@ MODELS: dict[str, Family] = {
         own_truncation=True,
         recipe="stylegan2",
     ),
+    "pggan": Family(
+        _pggan,
+        {
+            "width": _WIDTH,
+            "start_resolution": schema.positive_int(
+                4, "pggan: the first stage's resolution (the networks' 4x4 block)"
+            ),
+            "minibatch_stddev": MINIBATCH_KEYS["minibatch_stddev"],
+        },
+        "images",
+        low_precision=True,
+        check=_check_pggan,
+        paper="Progressive GAN, Karras et al. 2018, arXiv 1710.10196",
+        recipe="pggan",
+    ),
 }
 
 
@@ -567,6 +624,8 @@ __all__ = [
     "DCGANDiscriminator",
     "DCGANGenerator",
     "MaxoutDiscriminator",
+    "PGGANDiscriminator",
+    "PGGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
     "ResNetDiscriminator",
