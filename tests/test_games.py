@@ -78,6 +78,17 @@ TINY = {
     ),
     "cogan": ("cogan", {"model.width": 8, "model.z_dim": 8, "game.headline_samples": 40}),
     "vaegan": ("vaegan", {"model.width": 8, "model.z_dim": 8}),
+    "lapgan": ("lapgan", {"model.width": 8, "model.z_dim": 8}),
+    "stackgan": (
+        "stackgan",
+        {
+            "model.width": 8,
+            "model.z_dim": 8,
+            "game.embed_dim": 8,
+            "game.ca_dim": 4,
+            "game.headline_samples": 5,
+        },
+    ),
 }
 
 

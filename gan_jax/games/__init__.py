@@ -40,6 +40,11 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   historical averaging of both players' parameters, on the DCGAN critic's features.
 - ``vaegan``: VAE-GAN (Larsen et al. 2016): a Gaussian encoder, the generator as its decoder, the
   reconstruction error in the critic's feature space; headline: the reconstructions' classes.
+- ``lapgan``: LAPGAN (Denton et al. 2015): a base GAN and conditional GANs of the Laplacian
+  residuals at every finer level, sampled coarse to fine.
+- ``stackgan``: StackGAN++ (Zhang et al. 2017): a class-conditional generator tree with
+  conditioning augmentation, one joint (un)conditional critic per scale and the colour-
+  consistency term; ``game.stages`` sets how many scales (1: a single-stage baseline).
 """
 
 from __future__ import annotations
@@ -58,9 +63,11 @@ from gan_jax.games import (
     ebgan,
     improved,
     infogan,
+    lapgan,
     s3gan,
     semisupervised,
     ssgan,
+    stackgan,
     triplegan,
     vaegan,
 )
@@ -80,6 +87,8 @@ GAMES: dict[str, ModuleType] = {
     "ebgan": ebgan,
     "began": began,
     "improved": improved,
+    "lapgan": lapgan,
+    "stackgan": stackgan,
 }
 
 
