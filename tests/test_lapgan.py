@@ -150,3 +150,12 @@ def test_one_step_trains_every_level_and_is_deterministic():
 def test_bad_configs_raise_one_config_error(overrides, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         runs.build_run(tiny_config(**overrides))
+
+
+def test_bfloat16_compute_keeps_float32_params_and_samples():
+    run = runs.build_run(tiny_config(**{"model.dtype": "bfloat16"}))
+    state = jax.eval_shape(run.init_state, jax.random.key(0))
+    assert {x.dtype for x in jax.tree.leaves(state.nets["g16"].params)} == {jnp.dtype("float32")}
+    z = jax.ShapeDtypeStruct((3, 3, 8), jnp.float32)
+    out = jax.eval_shape(run.game.generate, state, {"z": z})
+    assert out.shape == (3, 16, 16, 1) and out.dtype == jnp.float32

@@ -159,3 +159,11 @@ def test_conditioning_augmentation_samples_the_condition():
 def test_bad_configs_raise_one_config_error(overrides, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         runs.build_run(tiny_config(**overrides))
+
+
+def test_bfloat16_compute_keeps_float32_params_and_samples():
+    run = runs.build_run(tiny_config(**{"model.dtype": "bfloat16"}))
+    state = jax.eval_shape(run.init_state, jax.random.key(0))
+    assert {x.dtype for x in jax.tree.leaves(state.nets["g"].params)} == {jnp.dtype("float32")}
+    out = jax.eval_shape(run.game.generate, state, jax.eval_shape(lambda: run.eval_inputs(3)))
+    assert out.shape == (3, 16, 16, 1) and out.dtype == jnp.float32
