@@ -137,6 +137,17 @@ TINY = {
             "game.fade_steps": 1,
         },
     ),
+    "lapgan": ("lapgan", {"model.width": 8, "model.z_dim": 8}),
+    "stackgan": (
+        "stackgan",
+        {
+            "model.width": 8,
+            "model.z_dim": 8,
+            "game.embed_dim": 8,
+            "game.ca_dim": 4,
+            "game.headline_samples": 5,
+        },
+    ),
 }
 
 

@@ -61,6 +61,11 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
   ``game.fade_steps`` (alpha in the state), one compiled step per stage, the drift term.
 - ``vaegan``: VAE-GAN (Larsen et al. 2016): a Gaussian encoder, the generator as its decoder, the
   reconstruction error in the critic's feature space; headline: the reconstructions' classes.
+- ``lapgan``: LAPGAN (Denton et al. 2015): a base GAN and conditional GANs of the Laplacian
+  residuals at every finer level, sampled coarse to fine.
+- ``stackgan``: StackGAN++ (Zhang et al. 2017): a class-conditional generator tree with
+  conditioning augmentation, one joint (un)conditional critic per scale and the colour-
+  consistency term; ``game.stages`` sets how many scales (1: a single-stage baseline).
 """
 
 from __future__ import annotations
@@ -81,12 +86,14 @@ from gan_jax.games import (
     ebgan,
     improved,
     infogan,
+    lapgan,
     pggan,
     pix2pix,
     s3gan,
     semisupervised,
     srgan,
     ssgan,
+    stackgan,
     stargan,
     stylegan,
     triplegan,
@@ -117,6 +124,8 @@ GAMES: dict[str, ModuleType] = {
     "improved": improved,
     "stylegan": stylegan,
     "pggan": pggan,
+    "lapgan": lapgan,
+    "stackgan": stackgan,
 }
 
 
