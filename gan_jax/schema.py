@@ -55,6 +55,15 @@ def _integer(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def check_number(key: str, value, kind=(int, float), low: float = 0, high=None) -> None:
+    """ConfigError unless ``value`` is a ``kind`` number (not a bool) with low <= value (< high);
+    for game modules that check their keys by hand rather than through a ``Spec``."""
+    bad = isinstance(value, bool) or not isinstance(value, kind) or value < low
+    if bad or (high is not None and value >= high):
+        what = "an integer" if kind is int else "a number"
+        raise ConfigError(key, value, f"{what} >= {low}" + (f" and < {high}" if high else ""))
+
+
 def positive(default, doc: str = "") -> Key:
     return Key(default, lambda v: _number(v) and v > 0, "a positive number", doc)
 

@@ -33,7 +33,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from gan_jax import classifier, steps
+from gan_jax import classifier, schema, steps
 from gan_jax.data import Dataset, digits_domains_arrays, domain_names
 from gan_jax.errors import ConfigError
 from gan_jax.games.cyclegan import l1, ls_generator
@@ -58,20 +58,14 @@ DEFAULTS: dict = {
 DATASET = "digits_domains"
 
 
-def _check_number(key: str, value, kind=(int, float), low: float = 0) -> None:
-    if isinstance(value, bool) or not isinstance(value, kind) or value < low:
-        what = "an integer" if kind is int else "a number"
-        raise ConfigError(key, value, f"{what} >= {low}")
-
-
 def check(config) -> None:
     """game.* values, and the data keys ComboGAN needs."""
     game = config.game
-    _check_number("game.cycle_weight", game.cycle_weight)
+    schema.check_number("game.cycle_weight", game.cycle_weight)
     for key in ("g_width", "d_width", "d_layers"):
-        _check_number(f"game.{key}", game[key], int, 1)
+        schema.check_number(f"game.{key}", game[key], int, 1)
     for key in ("enc_blocks", "dec_blocks"):
-        _check_number(f"game.{key}", game[key], int, 0)
+        schema.check_number(f"game.{key}", game[key], int, 0)
     if game.norm not in NORMS:
         raise ConfigError("game.norm", game.norm, str(list(NORMS)))
     if config.data.name != DATASET:

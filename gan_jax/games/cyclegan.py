@@ -44,7 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import classifier, steps
+from gan_jax import classifier, schema, steps
 from gan_jax.data import DOMAIN_TRANSFORMS, Dataset, digits_unpaired_arrays
 from gan_jax.errors import ConfigError
 from gan_jax.losses import least_squares_d_loss
@@ -68,20 +68,14 @@ DEFAULTS: dict = {
 DATASET = "digits_unpaired"
 
 
-def _check_number(key: str, value, kind=(int, float), low: float = 0) -> None:
-    if isinstance(value, bool) or not isinstance(value, kind) or value < low:
-        what = "an integer" if kind is int else "a number"
-        raise ConfigError(key, value, f"{what} >= {low}")
-
-
 def check(config) -> None:
     """game.* values, and the objective, data and train keys CycleGAN needs."""
     game = config.game
     for key in ("cycle_weight", "identity_weight"):
-        _check_number(f"game.{key}", game[key])
-    _check_number("game.pool_size", game.pool_size, int)
+        schema.check_number(f"game.{key}", game[key])
+    schema.check_number("game.pool_size", game.pool_size, int)
     for key in ("g_width", "g_blocks", "d_width", "d_layers"):
-        _check_number(f"game.{key}", game[key], int, 1)
+        schema.check_number(f"game.{key}", game[key], int, 1)
     if game.norm not in NORMS:
         raise ConfigError("game.norm", game.norm, str(list(NORMS)))
     if config.objective.name != "least_squares":

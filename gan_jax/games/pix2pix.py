@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gan_jax import classifier, metrics, steps
+from gan_jax import classifier, metrics, schema, steps
 from gan_jax.data import DOMAIN_TRANSFORMS, Dataset, digits_paired_arrays
 from gan_jax.errors import ConfigError
 from gan_jax.losses import bce_d_loss, non_saturating_g_loss
@@ -61,21 +61,14 @@ DEFAULTS: dict = {
 DATASET = "digits_paired"
 
 
-def _check_number(key: str, value, kind=(int, float), low: float = 0, high=None) -> None:
-    bad = isinstance(value, bool) or not isinstance(value, kind) or value < low
-    if bad or (high is not None and value >= high):
-        what = "an integer" if kind is int else "a number"
-        raise ConfigError(key, value, f"{what} >= {low}" + (f" and < {high}" if high else ""))
-
-
 def check(config) -> None:
     """game.* values, and the objective, data and train keys pix2pix needs."""
     game = config.game
     for key in ("l1_weight", "adv_weight"):
-        _check_number(f"game.{key}", game[key])
-    _check_number("game.dropout", game.dropout, (int, float), 0, 1)
+        schema.check_number(f"game.{key}", game[key])
+    schema.check_number("game.dropout", game.dropout, (int, float), 0, 1)
     for key in ("g_width", "g_depth", "d_width", "d_layers"):
-        _check_number(f"game.{key}", game[key], int, 1)
+        schema.check_number(f"game.{key}", game[key], int, 1)
     if game.norm not in NORMS:
         raise ConfigError("game.norm", game.norm, str(list(NORMS)))
     if config.objective.name != "non_saturating":

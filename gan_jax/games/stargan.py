@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gan_jax import classifier, metrics, steps
+from gan_jax import classifier, metrics, schema, steps
 from gan_jax.data import Dataset, digits_domains_arrays, domain_names, domain_transform
 from gan_jax.errors import ConfigError
 from gan_jax.losses import gradient_penalty, wasserstein_d_loss, wasserstein_g_loss
@@ -62,19 +62,13 @@ DEFAULTS: dict = {
 DATASET = "digits_domains"
 
 
-def _check_number(key: str, value, kind=(int, float), low: float = 0) -> None:
-    if isinstance(value, bool) or not isinstance(value, kind) or value < low:
-        what = "an integer" if kind is int else "a number"
-        raise ConfigError(key, value, f"{what} >= {low}")
-
-
 def check(config) -> None:
     """game.* values, and the data keys StarGAN needs."""
     game = config.game
     for key in ("cls_weight", "rec_weight", "gp_weight"):
-        _check_number(f"game.{key}", game[key])
+        schema.check_number(f"game.{key}", game[key])
     for key in ("g_width", "g_blocks", "d_width", "d_layers"):
-        _check_number(f"game.{key}", game[key], int, 1)
+        schema.check_number(f"game.{key}", game[key], int, 1)
     if game.norm not in NORMS:
         raise ConfigError("game.norm", game.norm, str(list(NORMS)))
     if config.data.name != DATASET:

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from gan_jax import classifier, metrics, steps
+from gan_jax import classifier, metrics, schema, steps
 from gan_jax.data import DOMAIN_TRANSFORMS, Dataset, digits_unpaired_arrays
 from gan_jax.errors import ConfigError
 from gan_jax.games.cyclegan import l1, ls_generator
@@ -70,19 +70,13 @@ DEFAULTS: dict = {
 DATASET = "digits_unpaired"
 
 
-def _check_number(key: str, value, kind=(int, float), low: float = 0) -> None:
-    if isinstance(value, bool) or not isinstance(value, kind) or value < low:
-        what = "an integer" if kind is int else "a number"
-        raise ConfigError(key, value, f"{what} >= {low}")
-
-
 def check(config) -> None:
     """game.* values, and the data keys XGAN needs."""
     game = config.game
     for key in ("rec_weight", "dann_weight", "sem_weight", "gan_weight"):
-        _check_number(f"game.{key}", game[key])
+        schema.check_number(f"game.{key}", game[key])
     for key in ("embed_dim", "width", "d_width", "d_layers", "dann_hidden"):
-        _check_number(f"game.{key}", game[key], int, 1)
+        schema.check_number(f"game.{key}", game[key], int, 1)
     if game.norm not in NORMS:
         raise ConfigError("game.norm", game.norm, str(list(NORMS)))
     if config.data.name != DATASET:
