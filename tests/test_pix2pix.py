@@ -176,7 +176,7 @@ def test_check_rejects_what_pix2pix_cannot_train():
     for key, value, match in [
         ("objective.name", "hinge", "objective.name"),
         ("data.name", "digits_unpaired", "data.name"),
-        ("data.domain_b", "flip", "data.domain_b"),
+        ("data.domain_b", "blur", "data.domain_b"),
         ("game.dropout", 1.0, "game.dropout"),
         ("game.l1_weight", -1.0, "game.l1_weight"),
         ("game.g_depth", 5, "data.resolution"),

@@ -143,7 +143,8 @@ def paired_metrics(
     map), so the paired and the unpaired methods are compared on the same images.
     """
     a, b, label = test
-    undo = DOMAIN_TRANSFORMS[domain_b][1]
+    # T undone before classifying; a T without an inverse (thicken, erode): classified as is.
+    undo = DOMAIN_TRANSFORMS[domain_b][1] or (lambda x: x)
     fake_b = np.asarray(fake_b, np.float32)
     _, f_fake = clf.logits_and_features(np.ascontiguousarray(undo(fake_b)))
     _, f_true = clf.logits_and_features(np.ascontiguousarray(undo(b)))

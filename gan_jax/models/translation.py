@@ -306,6 +306,7 @@ class SRDiscriminator(nn.Module):
                 )
                 h = nn.leaky_relu(conv(h), 0.2)
         h = nn.leaky_relu(nn.Dense(8 * self.width, name="dense")(h.reshape(h.shape[0], -1)), 0.2)
+        return nn.Dense(1, name="logit")(h)[:, 0]
 
 
 class _XganEncoderHead(nn.Module):
