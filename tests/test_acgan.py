@@ -164,6 +164,7 @@ def test_the_recipe_is_the_registered_game_with_its_defaults():
     assert cfg.model.num_classes == 10 and cfg.objective.name == "non_saturating"
 
 
+@pytest.mark.slow
 def test_tiny_run_end_to_end_reports_the_headline(tmp_path):
     train.train_and_evaluate(tiny_config(3), tmp_path)
     record = json.loads((tmp_path / "eval.json").read_text())

@@ -167,6 +167,7 @@ def test_the_recipe_is_the_registered_game_and_presets_set_gamma():
 # --- k_t through the loop -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_tiny_run_end_to_end_reports_k_and_m_global(tmp_path):
     cfg = tiny_config(3, **{"game.lambda_k": 0.05})
     state = train.train_and_evaluate(cfg, tmp_path)

@@ -210,6 +210,7 @@ def test_the_recipes_are_the_registered_game():
         load_config("bigan", "vae")
 
 
+@pytest.mark.slow
 def test_tiny_ali_run_end_to_end_reports_the_headline(tmp_path):
     train.train_and_evaluate(tiny_config("ali"), tmp_path)
     record = json.loads((tmp_path / "eval.json").read_text())

@@ -121,6 +121,7 @@ def test_dcgan_resume_is_bit_identical_to_a_straight_run(tmp_path, capsys):
     assert_trees_equal(straight, resumed)
 
 
+@pytest.mark.slow
 def test_resume_with_ema_spectral_norm_and_labels_is_bit_identical(tmp_path, capsys):
     """A conditional DCGAN with a spectrally normalised critic and a generator EMA: the EMA
     and the power-iteration vectors are in the checkpoint and resume exactly."""
@@ -408,6 +409,7 @@ def logged_lines(workdir) -> int:
     return sum('"d/loss"' in line for line in text.splitlines())
 
 
+@pytest.mark.slow
 def test_cli_falls_back_past_a_truncated_checkpoint_in_a_few_lines(tmp_path):
     """The fallback names the checkpoint and what it did; no library tracebacks or INFO logs."""
     workdir = tmp_path / "run"

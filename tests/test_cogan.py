@@ -158,6 +158,7 @@ def test_bad_values_are_one_config_error_naming_the_key(key, value):
     assert info.value.key == key
 
 
+@pytest.mark.slow
 def test_tiny_run_end_to_end_reports_the_headline(tmp_path):
     assert GAMES["cogan"] is cogan
     assert load_config("cogan", "unshared").game.share is False

@@ -246,6 +246,7 @@ def test_resume_is_bit_identical_to_a_straight_run(tmp_path, capsys):
         np.testing.assert_array_equal(x, y)
 
 
+@pytest.mark.slow
 def test_two_steps_per_dispatch_equal_two_dispatches_of_one():
     run = runs.build_run(tiny_config())
     state = jax.jit(run.init_state)(jax.random.key(0))

@@ -55,6 +55,7 @@ def test_tiny_run_of_every_config_leaves_its_outputs(tmp_path, name, preset):
         assert json.loads((tmp_path / "eval.json").read_text())["num_samples"] == 64
 
 
+@pytest.mark.slow
 def test_tiny_run_of_the_sngan_projection_config(tmp_path):
     """configs/sngan.py:projection (cBN generator, projection critic, spectral norm); the
     unconditional preset trains in tests/test_parallel.py."""
@@ -67,6 +68,7 @@ def test_tiny_run_of_the_sngan_projection_config(tmp_path):
     assert "embed" in state.nets["d"].params and "sn_embed" in state.nets["d"].batch_stats
 
 
+@pytest.mark.slow
 def test_cgan_cli_trains_and_samples_the_requested_class(tmp_path):
     """configs/cgan.py through gan_jax.main, then gan_jax.sample --label (EMA generator)."""
     workdir = tmp_path / "run"
@@ -246,6 +248,7 @@ def test_sample_cli_without_a_run(tmp_path):
     assert res.returncode != 0 and "config.json" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.slow
 def test_nsgan_ring8_default_schedule_covers_at_least_7_of_8_modes(tmp_path):
     """GAN-NOTES protocol: 2500 samples, high quality within 3 std, modes captured."""
     cfg = load_config("nsgan", "ring8")

@@ -55,7 +55,10 @@ def test_same_seed_same_parameters_other_seed_different(name, preset):
     assert any(not np.array_equal(x, y) for x, y in zip(leaves(a), leaves(c)))
 
 
-@pytest.mark.parametrize("name", ["nsgan", "wgan", "wgan_gp", "lsgan"])
+@pytest.mark.parametrize(
+    "name",
+    ["nsgan", "lsgan", *(pytest.param(n, marks=pytest.mark.slow) for n in ("wgan", "wgan_gp"))],
+)
 def test_jit_and_eager_agree(name):
     _, run, state, batch_fn = build(name)
     jitted = run_steps(run, state, batch_fn, 2, jit=True)[0]

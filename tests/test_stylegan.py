@@ -60,7 +60,7 @@ def test_modulated_conv_equals_convolving_each_sample_with_its_own_weights():
         )
 
 
-@pytest.mark.parametrize("name", ["stylegan", "stylegan2"])
+@pytest.mark.parametrize("name", [pytest.param("stylegan", marks=pytest.mark.slow), "stylegan2"])
 def test_shapes_styles_and_determinism(name):
     g, d, z, v = generator(name)
     assert g.num_ws == sg.num_styles(16) == 6
