@@ -38,6 +38,7 @@ the cycle errors and the distance of G_AB to the true transform.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -213,6 +214,26 @@ def discriminator_loss(
 
 
 @jax.jit
+def draw_images(key: jax.Array, images, n: int) -> jax.Array:
+    """``n`` images drawn from the fixed set ``images`` (with replacement only when n exceeds
+    it): the translation games' evaluation inputs."""
+    images = jnp.asarray(images)
+    return images[jax.random.choice(key, images.shape[0], (n,), replace=n > images.shape[0])]
+
+
+def unpaired_headline(resolution: int, domains, domain_b: str, translate, score=None) -> Callable:
+    """The headline of a two-domain translator: ``translate(state, a, b)`` (a dict as this
+    module's ``translate``) of every image of both domains, scored by ``score(out, classifier,
+    domains, domain_b)`` (default: this module's ``translation_metrics``)."""
+
+    def headline(run, state: steps.State) -> dict[str, float]:
+        clf = classifier.digits_classifier(resolution, run.config.eval.get("cache_dir") or None)
+        out = jax.device_get(translate(state, jnp.asarray(domains[0]), jnp.asarray(domains[2])))
+        return (score or translation_metrics)(out, clf, domains, domain_b)
+
+    return headline
+
+
 def translate(state: steps.State, a: jax.Array, b: jax.Array) -> dict[str, jax.Array]:
     """G_AB(a), G_BA(G_AB(a)), G_BA(b), G_AB(G_BA(b)), inference mode."""
     fake_b = steps.apply(state, "g_ab", a)
@@ -296,14 +317,7 @@ def build(config, dataset: Dataset) -> Game:
         return steps.apply(state, "g_ab", inputs["a"])
 
     def eval_inputs(key: jax.Array, n: int) -> dict:
-        images = jnp.asarray(a_np)
-        idx = jax.random.choice(key, images.shape[0], (n,), replace=n > images.shape[0])
-        return {"a": images[idx]}
-
-    def headline(run, state: steps.State) -> dict[str, float]:
-        clf = classifier.digits_classifier(resolution, run.config.eval.get("cache_dir") or None)
-        out = jax.device_get(translate(state, jnp.asarray(domains[0]), jnp.asarray(domains[2])))
-        return translation_metrics(out, clf, domains, domain_b)
+        return {"a": draw_images(key, a_np, n)}
 
     return Game(
         name="cyclegan",
@@ -315,5 +329,5 @@ def build(config, dataset: Dataset) -> Game:
         generate=generate,
         eval_inputs=eval_inputs,
         init_aux=init_aux,
-        headline=headline,
+        headline=unpaired_headline(resolution, domains, domain_b, translate),
     )

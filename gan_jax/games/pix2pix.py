@@ -40,6 +40,7 @@ import numpy as np
 from gan_jax import classifier, metrics, schema, steps
 from gan_jax.data import DOMAIN_TRANSFORMS, Dataset, digits_paired_arrays
 from gan_jax.errors import ConfigError
+from gan_jax.games.cyclegan import draw_images
 from gan_jax.losses import bce_d_loss, non_saturating_g_loss
 from gan_jax.models.translation import NORMS, PatchDiscriminator, UnetGenerator
 from gan_jax.steps import Batch, Context, Game, Network, Player
@@ -182,9 +183,7 @@ def build(config, dataset: Dataset) -> Game:
         return steps.apply(state, "g", inputs["a"])
 
     def eval_inputs(key: jax.Array, n: int) -> dict:
-        images = jnp.asarray(test[0])
-        idx = jax.random.choice(key, images.shape[0], (n,), replace=n > images.shape[0])
-        return {"a": images[idx]}
+        return {"a": draw_images(key, test[0], n)}
 
     def headline(run, state: steps.State) -> dict[str, float]:
         clf = classifier.digits_classifier(resolution, run.config.eval.get("cache_dir") or None)

@@ -39,6 +39,7 @@ import numpy as np
 from gan_jax import classifier, data, metrics, steps
 from gan_jax.data import Dataset
 from gan_jax.errors import ConfigError
+from gan_jax.games.cyclegan import draw_images
 from gan_jax.losses import bce_d_loss, non_saturating_g_loss
 from gan_jax.models.translation import SRDiscriminator, SRResNet
 from gan_jax.steps import Batch, Context, Game, Network, Player
@@ -204,9 +205,7 @@ def build(config, dataset: Dataset) -> Game:
         return jnp.clip(steps.apply(state, "g", inputs["lr"]), -1.0, 1.0)
 
     def eval_inputs(key: jax.Array, n: int) -> dict:
-        images = jnp.asarray(test)
-        idx = jax.random.choice(key, images.shape[0], (n,), replace=n > images.shape[0])
-        return {"lr": downsample(images[idx])}
+        return {"lr": downsample(draw_images(key, test, n))}
 
     def headline(run, state: steps.State) -> dict[str, float]:
         clf = classifier.dataset_classifier(cfg.name, cfg.resolution, cache_dir)

@@ -41,7 +41,7 @@ import optax
 from gan_jax import classifier, metrics, schema, steps
 from gan_jax.data import DOMAIN_TRANSFORMS, Dataset, digits_unpaired_arrays
 from gan_jax.errors import ConfigError
-from gan_jax.games.cyclegan import l1, ls_generator
+from gan_jax.games.cyclegan import draw_images, l1, ls_generator, unpaired_headline
 from gan_jax.losses import least_squares_d_loss
 from gan_jax.models.translation import (
     NORMS,
@@ -239,14 +239,7 @@ def build(config, dataset: Dataset) -> Game:
         return steps.apply(state, "ae", z, "b", method="decode")
 
     def eval_inputs(key: jax.Array, n: int) -> dict:
-        images = jnp.asarray(domains[0])
-        idx = jax.random.choice(key, images.shape[0], (n,), replace=n > images.shape[0])
-        return {"a": images[idx]}
-
-    def headline(run, state: steps.State) -> dict[str, float]:
-        clf = classifier.digits_classifier(resolution, run.config.eval.get("cache_dir") or None)
-        out = jax.device_get(translate(state, jnp.asarray(domains[0]), jnp.asarray(domains[2])))
-        return translation_metrics(out, clf, domains, domain_b)
+        return {"a": draw_images(key, domains[0], n)}
 
     return Game(
         name="xgan",
@@ -257,5 +250,5 @@ def build(config, dataset: Dataset) -> Game:
         ),
         generate=generate,
         eval_inputs=eval_inputs,
-        headline=headline,
+        headline=unpaired_headline(resolution, domains, domain_b, translate, translation_metrics),
     )
