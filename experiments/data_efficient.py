@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
+from experiments import study_runs  # noqa: E402
 from gan_jax import data, steps, train  # noqa: E402
 
 RESULTS = REPO / "experiments" / "results"
@@ -114,10 +115,7 @@ def train_one(variant: str, dataset: str, seed: int, steps_: int | None, root: p
 
 
 def mean_se(values, digits: int = 1) -> str:
-    a = np.asarray(values, np.float64)
-    if len(a) == 1:
-        return f"{a[0]:.{digits}f}"
-    return f"{a.mean():.{digits}f} +- {a.std(ddof=1) / np.sqrt(len(a)):.{digits}f}"
+    return study_runs.mean_se(values, digits)
 
 
 def write_table(rows: list[dict], dataset: str, config, args) -> str:

@@ -28,9 +28,9 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import jax  # noqa: E402
-import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from experiments import study_runs  # noqa: E402
 from gan_jax import train  # noqa: E402
 
 ARMS = {
@@ -89,10 +89,7 @@ def train_arm(arm: str, seed: int) -> dict:
 
 
 def mean_se(values, digits: int = 2) -> str:
-    a = np.asarray(values, np.float64)
-    if len(a) == 1:
-        return f"{a[0]:.{digits}f}"
-    return f"{a.mean():.{digits}f} +- {a.std(ddof=1) / np.sqrt(len(a)):.{digits}f}"
+    return study_runs.mean_se(values, digits)
 
 
 def main(argv):

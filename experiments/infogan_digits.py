@@ -34,6 +34,7 @@ from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from experiments import study_runs  # noqa: E402
 from gan_jax import plotting, steps, train  # noqa: E402
 from gan_jax.errors import GanJaxError  # noqa: E402
 from gan_jax.games import infogan  # noqa: E402
@@ -109,11 +110,8 @@ def save_sweeps(run, state, columns: int, path: pathlib.Path) -> None:
     pil.resize((pil.width * 4, pil.height * 4), Image.NEAREST).save(path)
 
 
-def mean_se(values: list[float], digits: int = 3) -> str:
-    a = np.asarray(values, np.float64)
-    if len(a) == 1:
-        return f"{a[0]:.{digits}f}"
-    return f"{a.mean():.{digits}f} +- {a.std(ddof=1) / np.sqrt(len(a)):.{digits}f}"
+def mean_se(values, digits: int = 3) -> str:
+    return study_runs.mean_se(values, digits)
 
 
 def main(argv):

@@ -33,9 +33,9 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import jax  # noqa: E402
-import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from experiments.study_runs import arm_table  # noqa: E402
 from gan_jax import train  # noqa: E402
 from gan_jax.errors import GanJaxError  # noqa: E402
 from gan_jax.games import acgan  # noqa: E402
@@ -118,27 +118,8 @@ def measure(config, workdir: pathlib.Path) -> dict:
     return row
 
 
-def mean_se(values: list[float], digits: int) -> str:
-    a = np.asarray(values, np.float64)
-    if len(a) == 1:
-        return f"{a[0]:.{digits}f}"
-    return f"{a.mean():.{digits}f} +- {a.std(ddof=1) / np.sqrt(len(a)):.{digits}f}"
-
-
 def table(rows: list[dict]) -> list[str]:
-    lines = [
-        "| arm | seeds | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
-        "| --- | --- |" + " ---: |" * len(COLUMNS),
-    ]
-    for arm in FLAGS.arms:
-        mine = [r for r in rows if r["arm"] == arm]
-        cells = []
-        for key, _, digits in COLUMNS:
-            values = [r[key] for r in mine if key in r]
-            cells.append(mean_se(values, digits) if values else "-")
-        seeds = ",".join(str(r["seed"]) for r in mine)
-        lines.append(f"| `{arm}` | {seeds} | " + " | ".join(cells) + " |")
-    return lines
+    return arm_table(rows, FLAGS.arms, COLUMNS)
 
 
 def main(argv):

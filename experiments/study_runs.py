@@ -1,6 +1,6 @@
 """The study scripts' shared pieces: a run trained or loaded from its workdir, the held-out
-digits they reconstruct, and a picture of rows of digits (bigan_digits.py, vaegan_digits.py,
-cogan_digits.py)."""
+digits they reconstruct, a picture of rows of digits (bigan_digits.py, vaegan_digits.py,
+cogan_digits.py), and the mean +- standard error cells and per-arm tables of the seed studies."""
 
 from __future__ import annotations
 
@@ -37,3 +37,29 @@ def trained(config, workdir: pathlib.Path):
         return run, state
     state = train.train_and_evaluate(config, workdir)
     return runs.build_run(config), state
+
+
+def mean_se(values, digits: int) -> str:
+    """'mean +- s.e.' (ddof 1) of ``values`` at ``digits`` decimals; the value alone for one."""
+    a = np.asarray(values, np.float64)
+    if len(a) == 1:
+        return f"{a[0]:.{digits}f}"
+    return f"{a.mean():.{digits}f} +- {a.std(ddof=1) / np.sqrt(len(a)):.{digits}f}"
+
+
+def arm_table(rows: list[dict], arms, columns) -> list[str]:
+    """Markdown lines: one row per arm (its seeds, then ``mean_se`` of each ``columns`` entry
+    (key, title, digits) over the arm's ``rows``; '-' where none has the key)."""
+    lines = [
+        "| arm | seeds | " + " | ".join(title for _, title, _ in columns) + " |",
+        "| --- | --- |" + " ---: |" * len(columns),
+    ]
+    for arm in arms:
+        mine = [r for r in rows if r["arm"] == arm]
+        cells = []
+        for key, _, digits in columns:
+            values = [r[key] for r in mine if key in r]
+            cells.append(mean_se(values, digits) if values else "-")
+        seeds = ",".join(str(r["seed"]) for r in mine)
+        lines.append(f"| `{arm}` | {seeds} | " + " | ".join(cells) + " |")
+    return lines
