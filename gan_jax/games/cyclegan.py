@@ -213,7 +213,6 @@ def discriminator_loss(
 # Evaluation.
 
 
-@jax.jit
 def draw_images(key: jax.Array, images, n: int) -> jax.Array:
     """``n`` images drawn from the fixed set ``images`` (with replacement only when n exceeds
     it): the translation games' evaluation inputs."""
@@ -234,6 +233,7 @@ def unpaired_headline(resolution: int, domains, domain_b: str, translate, score=
     return headline
 
 
+@jax.jit
 def translate(state: steps.State, a: jax.Array, b: jax.Array) -> dict[str, jax.Array]:
     """G_AB(a), G_BA(G_AB(a)), G_BA(b), G_AB(G_BA(b)), inference mode."""
     fake_b = steps.apply(state, "g_ab", a)
