@@ -74,21 +74,27 @@ def test_dispatch_compiles_once():
 
 
 def test_dispatch_compiles_with_the_configured_xla_cpu_fusions():
-    # Dots left to XLA (the shipped setting) appear as plain dot instructions of the compiled
-    # program; with XLA's defaults YNNPACK fusions take (some of) them.
+    # Dots and convolutions left to XLA (the shipped setting) appear as plain dot / convolution
+    # instructions of the compiled program; YNNPACK fusions take them with XLA's defaults (dots)
+    # or when asked to (convolutions).
     probe = ml_collections.ConfigDict({"xla_cpu_ynn_fusions": "reduce"})
     if not xla_cpu.compiler_options(probe, jax.devices()):
         pytest.skip("this jaxlib does not take the YNNPACK fusion option")
 
-    def plain_dots(fusions):
-        run, state = build("nsgan", "ring8", **{"train.xla_cpu_ynn_fusions": fusions})
+    def plain(op, config, preset, fusions):
+        # The shipped sizes: YNNPACK does not take the convolutions of the tests' tiny models.
+        run = runs.build_run(load_config(config, preset, **{"train.xla_cpu_ynn_fusions": fusions}))
+        state = jax.jit(run.init_state)(jax.random.key(0))
         dispatch, guard = dispatching.make_dispatch(run, 1), divergence.init_guard()
         text = dispatch.lower(state, guard).compile().as_text()
-        return text[text.index("ENTRY") :].count(" dot(")
+        return text[text.index("ENTRY") :].count(f" {op}(")
 
     shipped = load_config("nsgan", "ring8").train.xla_cpu_ynn_fusions
-    assert "dot" not in shipped.split(",")
-    assert plain_dots(shipped) > plain_dots("default")
+    assert {"dot", "individual_convolution"}.isdisjoint(shipped.split(","))
+    assert plain("dot", "nsgan", "ring8", shipped) > plain("dot", "nsgan", "ring8", "default")
+    to_ynn = "reduce,individual_convolution"
+    convs = [plain("convolution", "nsgan", None, f) for f in (shipped, to_ynn)]
+    assert convs[0] > convs[1]
 
 
 def test_next_stop_respects_every_job_and_the_end():
