@@ -55,7 +55,7 @@ from ml_collections import config_flags
 from gan_jax import checkpointing, cli, divergence, evaluation, pictures, resume, runs, xla_cpu
 from gan_jax.dispatch import make_dispatch
 from gan_jax.errors import ConfigError, GanJaxError
-from gan_jax.games import GAMES
+from gan_jax.games import GAMES, loss_name
 from gan_jax.logger import RunLogger, format_duration
 from gan_jax.preemption import PreemptionRequest
 from gan_jax.runs import Run, build_run
@@ -567,7 +567,7 @@ def _train(ms, built, root, dirs, mgrs, say, members_as) -> dict[str, Any]:
     where = f"{mesh.size} devices" if mesh is not None else "1 device"
     say(
         f"gan_jax.sweep: {len(ms)} members ({len(set(m.point for m in ms))} value combinations x "
-        f"{len(set(m.seed for m in ms))} seeds) of {config.objective.name} on "
+        f"{len(set(m.seed for m in ms))} seeds) of {loss_name(config)} on "
         f"{run.dataset.name} with {config.model.name}, {tc.steps} steps, one program on {where}; "
         f"workdir {root}",
         flush=True,
@@ -730,7 +730,7 @@ def write_summary(root, ms, dirs, diverged, say=builtins.print) -> dict[str, Any
             "metrics": "eval/*: the final evaluation (eval.json) of each member; train/*: the "
             "last logged training metrics",
             "evaluation": protocol,
-            "config": f"{config.objective.name} on {config.data.name} with {config.model.name}",
+            "config": f"{loss_name(config)} on {config.data.name} with {config.model.name}",
         },
         "swept": [k for k, _ in ms[0].values],
         "members": [

@@ -39,6 +39,7 @@ from jax.sharding import Mesh
 from gan_jax import dispatch, divergence, evaluation, pictures, resume, runs, sharding
 from gan_jax.checkpointing import manager
 from gan_jax.errors import WorkdirError
+from gan_jax.games import loss_name
 from gan_jax.logger import RunLogger, format_duration
 from gan_jax.preemption import PreemptionRequest
 from gan_jax.runs import Run, build_run
@@ -195,7 +196,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> State:
 
     with logger, PreemptionRequest() as preemption:
         logger.message(
-            f"gan_jax: {config.objective.name} on {run.dataset.name} with {config.model.name} "
+            f"gan_jax: {loss_name(config)} on {run.dataset.name} with {config.model.name} "
             f"({run.game.name} game), {tc.steps} steps of batch {tc.batch_size} "
             f"({_updates(run)} each) on {jax.device_count()} {jax.default_backend()} "
             f"device(s); workdir {workdir}"
@@ -255,7 +256,7 @@ def _train(run: Run, workdir: pathlib.Path, mgr, mesh: Mesh) -> State:
                 json.dumps({"step": tc.steps, **final}, indent=2) + "\n"
             )
     if main_process:
-        pictures.write_curves(workdir, f"{config.objective.name} on {run.dataset.name}")
+        pictures.write_curves(workdir, f"{loss_name(config)} on {run.dataset.name}")
     print(
         f"  done in {format_duration(time.perf_counter() - t_start)}; "
         f"checkpoint at step {tc.steps}",

@@ -9,6 +9,7 @@ non-finite step and nothing non-finite is saved, and a signal saves once and sto
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import signal
 
 import jax
@@ -20,7 +21,7 @@ from conftest import leaves, tiny_run
 from gan_jax import checkpointing, divergence, runs, train
 from gan_jax import dispatch as dispatching
 from gan_jax.errors import DivergenceError
-from gan_jax.games import GAMES
+from gan_jax.games import GAMES, loss_name
 
 # A recipe per game, shrunk to train in a second or two (a new game adds its line here).
 TINY = {
@@ -158,6 +159,22 @@ def tiny_config(game: str, steps: int = 4):
 
 def test_every_registered_game_has_a_tiny_config():
     assert set(TINY) == set(GAMES)
+
+
+def test_the_banner_names_a_game_s_own_losses_only_where_it_ignores_the_objective():
+    # A game with OWN_LOSS must not read objective.name (or build an objective); the others
+    # are named by their objective.
+    own = {name for name, module in GAMES.items() if hasattr(module, "OWN_LOSS")}
+    assert {"began", "ebgan", "stargan", "triplegan"} <= own
+    for name, module in GAMES.items():
+        source = inspect.getsource(module)
+        reads = "objective.name" in source.replace("not objective.name", "") or (
+            "get_objective" in source
+        )
+        assert reads != (name in own), name
+        cfg = tiny_config(name)
+        expected = module.OWN_LOSS if name in own else cfg.objective.name
+        assert loss_name(cfg) == expected
 
 
 # The generic checks of every game run in `-m slow` (vmapped seeds equal solo runs: a minute's

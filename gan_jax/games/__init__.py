@@ -9,6 +9,9 @@ Each game is one module (``gan_jax.steps`` says what a game declares) with
 - ``check(config)``: raises ``ConfigError`` (key, value, what is allowed) on a bad value of its
   keys or a combination it cannot train; called before anything is built;
 - ``build(config, dataset) -> steps.Game``: its networks, players and sampler.
+- optionally ``OWN_LOSS``: a few words naming its losses when they are its own (it does not
+  read ``objective.*``); the trainer's banner, curves and sweep records show them in place
+  of ``objective.name`` (``loss_name``).
 
 Adding a GAN variant is its module, its recipe in configs/ and a line here.
 
@@ -132,3 +135,8 @@ GAMES: dict[str, ModuleType] = {
 def defaults(name: str) -> ml_collections.ConfigDict:
     """The ``game`` config block of game ``name`` with its defaults."""
     return ml_collections.ConfigDict({"name": name, **GAMES[name].DEFAULTS})
+
+
+def loss_name(config: ml_collections.ConfigDict) -> str:
+    """What a run trains with, for people: the game's ``OWN_LOSS``, else ``objective.name``."""
+    return getattr(GAMES[config.game.name], "OWN_LOSS", None) or config.objective.name

@@ -70,6 +70,8 @@ KEYS: schema.Spec = {
 }
 DEFAULTS: dict = {name: key.default for name, key in KEYS.items()}
 DATA_KINDS = ("images",)
+# What the banner names in place of the objective, which this game does not read.
+OWN_LOSS = "BEGAN's autoencoder energies (its own losses)"
 PAPER = "BEGAN, Berthelot et al. 2017, arXiv 1703.10717"
 RECIPE = "began"
 

@@ -44,6 +44,8 @@ from gan_jax.steps import Batch, Context, Game, Network, Player
 
 # The dataset kinds it trains on (data.DatasetEntry.kind).
 DATA_KINDS = ("multidomain",)
+# What the banner names in place of the objective, which this game does not read.
+OWN_LOSS = "ComboGAN's least squares + cycle losses (its own)"
 PAPER = "ComboGAN, Anoosheh et al. 2018, arXiv 1712.06909"
 RECIPE = "combogan"
 DEFAULTS: dict = {

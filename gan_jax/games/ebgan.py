@@ -58,6 +58,8 @@ KEYS: schema.Spec = {
 }
 DEFAULTS: dict = {name: key.default for name, key in KEYS.items()}
 DATA_KINDS = ("images",)
+# What the banner names in place of the objective, which this game does not read.
+OWN_LOSS = "EBGAN's energies (its own losses)"
 PAPER = "EBGAN, Zhao et al. 2016, arXiv 1609.03126"
 RECIPE = "ebgan"
 # The key the headline draws its real images with (any fixed key: the same images every time).

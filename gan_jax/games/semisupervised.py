@@ -46,6 +46,8 @@ from gan_jax.models.noisy_mlp import SALIMANS_D_HIDDEN, MLPImageGenerator, Noisy
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
 DATA_KINDS = ("semisupervised",)
+# What the banner names in place of the objective, which this game does not read.
+OWN_LOSS = "the (K+1)-class critic's losses (its own)"
 PAPER = "Improved GAN (semi-supervised), Salimans et al. 2016, arXiv 1606.03498"
 RECIPE = "ssl_gan"
 

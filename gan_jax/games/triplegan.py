@@ -71,6 +71,8 @@ from gan_jax.models.noisy_mlp import SALIMANS_D_HIDDEN, MLPImageGenerator, PairD
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
 DATA_KINDS = ("semisupervised",)
+# What the banner names in place of the objective, which this game does not read.
+OWN_LOSS = "Triple-GAN's three-player losses (its own)"
 PAPER = "Triple-GAN, Li et al. 2017, arXiv 1703.02291"
 RECIPE = "triplegan"
 ROLE_C = steps.FIRST_FREE_ROLE

@@ -53,6 +53,8 @@ from gan_jax.steps import Batch, Context, Game, Network, Player
 
 # The dataset kinds it trains on (data.DatasetEntry.kind).
 DATA_KINDS = ("domains",)
+# What the banner names in place of the objective, which this game does not read.
+OWN_LOSS = "XGAN's least squares + embedding losses (its own)"
 PAPER = "XGAN, Royer et al. 2017, arXiv 1711.05139"
 RECIPE = "xgan"
 DEFAULTS: dict = {
