@@ -187,12 +187,6 @@ def profile_torch(workload: str, steps: int, top: int) -> None:
         print(f"  {name:48s} {ms:9.2f} ms {100 * ms / total:5.1f}%")
 
 
-flags.DEFINE_string("workload", "dcgan32", "A workload of experiments/benchmark.py.")
-flags.DEFINE_integer("steps", 5, "Profiled steps (after two warm-up steps).")
-flags.DEFINE_integer("top", 15, "How many single kernels / ops to list.")
-flags.DEFINE_bool("torch", False, "Also profile the PyTorch channels_last reference.")
-
-
 def main(argv) -> None:
     del argv
     profile_jax(flags.FLAGS.workload, flags.FLAGS.steps, flags.FLAGS.top)
@@ -201,4 +195,10 @@ def main(argv) -> None:
 
 
 if __name__ == "__main__":
+    # Defined here, not at import, so that tests can import this module beside other experiments
+    # that define the same flag names.
+    flags.DEFINE_string("workload", "dcgan32", "A workload of experiments/benchmark.py.")
+    flags.DEFINE_integer("steps", 5, "Profiled steps (after two warm-up steps).")
+    flags.DEFINE_integer("top", 15, "How many single kernels / ops to list.")
+    flags.DEFINE_bool("torch", False, "Also profile the PyTorch channels_last reference.")
     app.run(main)
