@@ -317,13 +317,13 @@ def torch_setup(workload: str):
     return cfg, g, d, sample
 
 
-def torch_worker(workload: str, variant: str = "eager") -> None:
+def torch_train_step(workload: str, variant: str = "eager"):
+    """The PyTorch reference's train step of a workload in a variant (seeded, threads set)."""
     import torch
 
     sys.path.insert(0, str(REPO / "experiments"))
     import torch_reference as ref
 
-    after_import = _rss_mb()["VmRSS"]
     torch.set_num_threads(len(os.sched_getaffinity(0)))
     torch.manual_seed(0)
     cfg, g, d, sample = torch_setup(workload)
@@ -337,7 +337,7 @@ def torch_worker(workload: str, variant: str = "eager") -> None:
     elif variant == "compile":
         g, d = torch.compile(g), torch.compile(d)
     opt, tc = cfg.optim.d, cfg.train
-    step = ref.make_train_step(
+    return ref.make_train_step(
         g,
         d,
         objective=cfg.objective.name,
@@ -350,6 +350,13 @@ def torch_worker(workload: str, variant: str = "eager") -> None:
         b2=opt.b2,
         gp_weight=cfg.objective.gp_weight,
     )
+
+
+def torch_worker(workload: str, variant: str = "eager") -> None:
+    import torch
+
+    after_import = _rss_mb()["VmRSS"]
+    step = torch_train_step(workload, variant)
 
     def run_steps(n: int) -> int:
         for _ in range(n):

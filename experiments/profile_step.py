@@ -145,29 +145,9 @@ def profile_jax(workload: str, steps: int, top: int) -> None:
 
 
 def profile_torch(workload: str, steps: int, top: int) -> None:
-    import torch
-    import torch_reference as ref
     from torch.profiler import ProfilerActivity, profile
 
-    torch.set_num_threads(len(os.sched_getaffinity(0)))
-    torch.manual_seed(0)
-    cfg, g, d, sample = benchmark.torch_setup(workload)
-    g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
-    nchw = sample
-    opt, tc = cfg.optim.d, cfg.train
-    step = ref.make_train_step(
-        g,
-        d,
-        objective=cfg.objective.name,
-        z_dim=cfg.model.z_dim,
-        batch_size=tc.batch_size,
-        d_steps=tc.d_steps,
-        sample=lambda n: nchw(n).contiguous(memory_format=torch.channels_last),
-        lr=opt.lr,
-        b1=opt.b1,
-        b2=opt.b2,
-        gp_weight=cfg.objective.gp_weight,
-    )
+    step = benchmark.torch_train_step(workload, "channels_last")
     for _ in range(2):
         step()
     t0 = time.perf_counter()
