@@ -1,7 +1,7 @@
 """Multi-scale GANs on the 16x16 digits: LAPGAN and StackGAN++ against single-scale baselines.
 
     python experiments/pyramid_digits.py [--arms=nsgan,lapgan,cgan,stackgan,stackgan:single,
-        stackgan:no_ca] [--steps=2000] [--seeds=0] [--workdir=runs/pyramid]
+        stackgan:no_ca,stackgan_v1] [--steps=2000] [--seeds=0] [--workdir=runs/pyramid]
 
 Trains every arm (``configs/<recipe>.py[:preset]``) for the same number of steps, batch (64)
 and seeds (workdir/<arm>/seed_<s>, resumed if it holds a checkpoint; one evaluation, at the end)
@@ -15,7 +15,9 @@ The claims: LAPGAN's coarse-to-fine samples beat a single-scale GAN of similar c
 (Denton et al. 2015: nsgan is the single-scale DCGAN); StackGAN++'s multi-stage tree improves FD
 and class agreement at the final scale over the single-stage model of the same generator
 (stackgan vs stackgan:single; cgan, the DCGAN conditional GAN, for reference) and conditioning
-augmentation increases the per-class diversity (stackgan vs stackgan:no_ca). Writes
+augmentation increases the per-class diversity (stackgan vs stackgan:no_ca); StackGAN v1's
+Stage-II GAN corrects and refines the Stage-I images it is given (stackgan_v1: its final FD
+against the FD of its own Stage-I images upsampled). Writes
 experiments/results/pyramid_digits.md (the table) and .json (every figure).
 """
 
@@ -41,7 +43,7 @@ from gan_jax.errors import GanJaxError  # noqa: E402
 from gan_jax.games import acgan  # noqa: E402
 from gan_jax.runs import build_run  # noqa: E402
 
-ARMS = ["nsgan", "lapgan", "cgan", "stackgan", "stackgan:single", "stackgan:no_ca"]
+ARMS = ["nsgan", "lapgan", "cgan", "stackgan", "stackgan:single", "stackgan:no_ca", "stackgan_v1"]
 flags.DEFINE_list("arms", ARMS, "Recipes (recipe or recipe:preset) to train.")
 flags.DEFINE_integer("steps", 2000, "Train steps of every arm (the matched budget).")
 flags.DEFINE_list("seeds", ["0"], "Seeds to train.")
@@ -58,6 +60,7 @@ COLUMNS = (
     ("class_agreement", "class agreement", 3),
     ("diversity_ratio", "diversity / real", 3),
     ("min_diversity_ratio", "min class div. / real", 3),
+    ("stage1_fd", "Stage-I FD (upsampled)", 1),
     ("g_params", "G params", 0),
     ("d_params", "D params", 0),
     ("cpu_s", "CPU s", 0),
@@ -79,6 +82,8 @@ def arm_config(arm: str, steps: int, seed: int):
     config.eval.at_start = False
     config.eval.every_steps = 0
     config.checkpoint.every_steps = steps
+    if config.game.name == "stackgan_v1":  # half the budget per stage, as the recipe's 1000 + 1000
+        config.game.stage1_steps = steps // 2
     return config
 
 
@@ -115,11 +120,18 @@ def measure(config, workdir: pathlib.Path) -> dict:
     }
     if config.model.num_classes:
         row.update(acgan.class_measures(run, state, FLAGS.per_class))
+    if "headline/stage1_fd" in record:  # StackGAN v1: its Stage-I images, upsampled
+        row["stage1_fd"] = record["headline/stage1_fd"]
     return row
 
 
 def table(rows: list[dict]) -> list[str]:
-    return arm_table(rows, FLAGS.arms, COLUMNS)
+    # Every arm measured so far (pyramid_digits.json accumulates across invocations).
+    known = list(ARMS)
+    for arm in [r["arm"] for r in rows] + list(FLAGS.arms):
+        if arm not in known:
+            known.append(arm)
+    return arm_table(rows, [a for a in known if any(r["arm"] == a for r in rows)], COLUMNS)
 
 
 def main(argv):
@@ -143,9 +155,10 @@ def main(argv):
             # Written after every arm, so a run cut short keeps what it measured.
             out_json.write_text(json.dumps({"steps": FLAGS.steps, "runs": rows}, indent=2) + "\n")
     lines = [
-        "## Multi-scale GANs on the 16x16 digits (LAPGAN, StackGAN++)",
+        "## Multi-scale GANs on the 16x16 digits (LAPGAN, StackGAN++, StackGAN v1)",
         "",
-        f"Command: `python experiments/pyramid_digits.py --arms={','.join(FLAGS.arms)} "
+        "Rows accumulate in pyramid_digits.json across invocations; the last: "
+        f"`python experiments/pyramid_digits.py --arms={','.join(FLAGS.arms)} "
         f"--steps={FLAGS.steps} --seeds={','.join(FLAGS.seeds)}`. Machine: {platform.machine()}, "
         f"{len(jax.devices())} {jax.default_backend()} device(s), jax {jax.__version__}; 2 cores "
         "shared with other jobs. Every arm is its recipe at the same budget, "
@@ -154,7 +167,11 @@ def main(argv):
         "4 -> 8 -> 16, width 32 per level; `cgan`: the DCGAN conditional GAN (EMA 0.99); "
         "`stackgan`: the StackGAN++ tree with 8 and 16 px outputs, CA, one critic per scale, "
         "colour consistency (EMA 0.99); `stackgan:single`: the same generator and critic with "
-        "the 16 px output only; `stackgan:no_ca`: c = mu(e), no KL. FD, KID, precision, "
+        "the 16 px output only; `stackgan:no_ca`: c = mu(e), no KL; `stackgan_v1`: StackGAN "
+        "v1, a Stage-I GAN at 8 px for the first half of the budget, then a Stage-II GAN "
+        "(encoder, residual blocks, up to 16 px) on its images for the second half with "
+        "Stage-I fixed (EMA 0.99); Stage-I FD: its Stage-I images upsampled (nearest) to 16 "
+        "px, from the same inputs as its Stage-II images. FD, KID, precision, "
         "recall: digits CNN features (gan_jax.classifier), 2500 samples of the run's fixed "
         "evaluation inputs against all 1797 digits. Class agreement, diversity / real: "
         f"`acgan.class_measures`, {FLAGS.per_class} samples per class. CPU s: user + system "

@@ -149,6 +149,17 @@ TINY = {
             "game.headline_samples": 5,
         },
     ),
+    "stackgan_v1": (
+        "stackgan_v1",
+        {
+            "model.width": 8,
+            "model.z_dim": 8,
+            "game.embed_dim": 8,
+            "game.ca_dim": 4,
+            "game.headline_samples": 5,
+            "game.stage1_steps": 2,
+        },
+    ),
 }
 
 

@@ -69,6 +69,10 @@ Adding a GAN variant is its module, its recipe in configs/ and a line here.
 - ``stackgan``: StackGAN++ (Zhang et al. 2017): a class-conditional generator tree with
   conditioning augmentation, one joint (un)conditional critic per scale and the colour-
   consistency term; ``game.stages`` sets how many scales (1: a single-stage baseline).
+- ``stackgan_v1``: StackGAN (Zhang et al. 2017, arXiv 1612.03242): a class-conditional Stage-I
+  GAN at half resolution, then a Stage-II GAN conditioned on its image, trained one after the
+  other (two stages of one run, Stage-I fixed in the second); headline: Stage-I against
+  Stage-II FD.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ from gan_jax.games import (
     srgan,
     ssgan,
     stackgan,
+    stackgan_v1,
     stargan,
     stylegan,
     triplegan,
@@ -129,6 +134,7 @@ GAMES: dict[str, ModuleType] = {
     "pggan": pggan,
     "lapgan": lapgan,
     "stackgan": stackgan,
+    "stackgan_v1": stackgan_v1,
 }
 
 

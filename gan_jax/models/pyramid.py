@@ -21,6 +21,11 @@ Modules (small, for the 16-32 px embedded data; every convolution 3x3 unless sai
   (z, c) at 4x4 doubling to the data resolution with c joined to the hidden features before
   every doubling, and an image head (conv, tanh) at each of the last ``stages`` resolutions.
   Returns ``(images, (mu, logvar))``, the images coarse to fine.
+- ``StageTwoGenerator``: StackGAN v1's Stage-II G (Zhang et al. 2017, arXiv 1612.03242,
+  section 3.2 and fig. 2): its own conditioning augmentation, an encoder of the Stage-I image
+  (a 3x3 conv, then 4x4 stride-2 convs down to 4x4), c joined as constant planes, residual
+  blocks, and up-blocks (nearest doubling, conv, BatchNorm, ReLU) to twice the Stage-I
+  resolution; tanh. Returns ``(image, (mu, logvar))``.
 - ``StackCritic``: one per scale; strided convs to a 4x4 map, an unconditional logit from it
   and a conditional logit from it joined with the critic's own embedding of the class (the
   StackGAN++ joint conditional / unconditional discriminator).
@@ -203,6 +208,61 @@ class StackGenerator(nn.Module):
                 img = nn.Conv(self.channels, (3, 3), name=f"to_image{r}", dtype=dtype)(x)
                 images.append(jnp.tanh(img).astype(jnp.float32))
         return tuple(images), (mu, logvar)
+
+
+def _augment(labels, eps, num_classes, embed_dim, ca_dim, augment, dtype):
+    """Conditioning augmentation: (c, (mu, logvar)) from a class embedding (see StackGenerator)."""
+    e = nn.Embed(num_classes, embed_dim, name="embed")(labels)
+    stats = nn.Dense(2 * ca_dim, name="ca", dtype=dtype)(nn.relu(e)).astype(jnp.float32)
+    mu, logvar = jnp.split(stats, 2, axis=-1)
+    if augment:
+        return mu + jnp.exp(0.5 * logvar) * eps, (mu, logvar)
+    return mu, (mu, jnp.zeros_like(logvar))
+
+
+class StageTwoGenerator(nn.Module):
+    """StackGAN v1's Stage-II generator: ``(coarse (B, R/2, R/2, C), labels, eps)`` ->
+    ``(image (B, R, R, C), (mu, logvar))`` (see the module docstring). No noise input: as in
+    the paper, its randomness is the Stage-I image's and its own eps."""
+
+    width: int = 32
+    num_classes: int = 10
+    embed_dim: int = 32
+    ca_dim: int = 16
+    blocks: int = 2
+    augment: bool = True
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(self, coarse, labels, eps, train: bool = True):
+        dtype = self.dtype
+        c, stats = _augment(
+            labels, eps, self.num_classes, self.embed_dim, self.ca_dim, self.augment, dtype
+        )
+        out_res, channels = 2 * coarse.shape[1], coarse.shape[-1]
+        feats = self.width
+        x = nn.relu(nn.Conv(feats, (3, 3), name="enc_in", dtype=dtype)(coarse))
+        i = 0
+        while x.shape[1] > 4:
+            feats *= 2
+            x = nn.Conv(feats, (4, 4), (2, 2), "SAME", use_bias=False, name=f"enc{i}", dtype=dtype)(
+                x
+            )
+            x = nn.relu(norm_layer("batch", train, name=f"enc_norm{i}", dtype=dtype)(x))
+            i += 1
+        x = nn.Conv(feats, (3, 3), use_bias=False, name="joint", dtype=dtype)(_join(x, c))
+        x = nn.relu(norm_layer("batch", train, name="joint_norm", dtype=dtype)(x))
+        for b in range(self.blocks):
+            h = nn.Conv(feats, (3, 3), use_bias=False, name=f"res{b}_conv0", dtype=dtype)(x)
+            h = nn.relu(norm_layer("batch", train, name=f"res{b}_norm0", dtype=dtype)(h))
+            h = nn.Conv(feats, (3, 3), use_bias=False, name=f"res{b}_conv1", dtype=dtype)(h)
+            h = norm_layer("batch", train, name=f"res{b}_norm1", dtype=dtype)(h)
+            x = nn.relu(x + h)
+        while x.shape[1] < out_res:
+            feats = max(feats // 2, self.width)
+            x = _up_block(x, feats, train, f"up{2 * x.shape[1]}", dtype)
+        image = nn.Conv(channels, (3, 3), name="to_image", dtype=dtype)(x)
+        return jnp.tanh(image).astype(jnp.float32), stats
 
 
 class StackCritic(nn.Module):
