@@ -5,11 +5,12 @@ is a convolutional autoencoder (ELU, no normalisation, a 64-d embedding) with th
 reconstruction loss L; it minimises L(x) - k_t L(G(z)), G minimises L(G(z)), and k_t (in the
 state, k_0 = 0) follows k_t + lambda_k (gamma L(x) - L(G(z))) with gamma = 0.5, lambda_k =
 0.001; the convergence measure M_global is logged every step and evaluated as the headline. G
-is the DCGAN generator; Adam 2e-4, beta1 0.5. Presets: `:digits` (default), `:mnist5k`, and
-`_g<gamma>` for another diversity ratio (`:digits_g0.3`, `:digits_g0.7`).
-experiments/began_digits.py measures M_global against sample quality and the gamma trade-off:
-at this budget G collapses to one grey image at gamma 0.3, 0.5 and 0.7 (FD 778-1115, k_t 0 from
-step 1500), so the recipe does not learn the digits; experiments/README.md has the diagnosis.
+has the shape of the critic's decoder (the paper's; `game.generator='dcgan'` for the DCGAN
+generator); Adam 2e-4, beta1 0.5. Presets: `:digits` (default), `:mnist5k`, and `_g<gamma>` for
+another diversity ratio (`:digits_g0.3`, `:digits_g0.7`). experiments/began_digits.py measures
+M_global against sample quality and the gamma trade-off: at this budget G collapses to one grey
+image at gamma 0.3, 0.5 and 0.7 (FD 682-1033, k_t 0 from step 1500; with the DCGAN generator
+778-1115), so the recipe does not learn the digits; experiments/README.md has the diagnosis.
 """
 
 from configs import default

@@ -164,6 +164,24 @@ def test_the_recipe_is_the_registered_game_and_presets_set_gamma():
     assert load_config("began", "mnist5k_g0.7").data.resolution == 32
 
 
+def test_the_generator_is_the_critic_s_decoder_shape_with_its_own_weights():
+    run = runs.build_run(tiny_config())
+    state = run.init_state(jax.random.key(0))
+    g, d = state.nets["g"].params, state.nets["d"].params
+    decoder = {name: p for name, p in d.items() if name.startswith("dec")}
+    shapes = lambda tree: jax.tree.map(lambda x: x.shape, tree)
+    assert shapes(g) == shapes(decoder)  # model.z_dim = game.code_dim = 8 here
+    assert not np.allclose(g["dec_project"]["kernel"], decoder["dec_project"]["kernel"])
+    inputs = run.eval_inputs(4)
+    image = run.game.generate(state, inputs)
+    assert image.shape == (4, 16, 16, 1)
+    # Linear output, as the decoder's (no tanh): the same layers applied to z.
+    out = steps.apply(state, "g", inputs["z"])
+    np.testing.assert_allclose(image, out)
+    dcgan = runs.build_run(tiny_config(**{"game.generator": "dcgan"}))
+    assert "project" in dcgan.init_state(jax.random.key(0)).nets["g"].params
+
+
 # --- k_t through the loop -------------------------------------------------------------------
 
 

@@ -26,9 +26,13 @@ from that L(x) and writes it (the paper's and reference code's order: both losse
 then k). Metrics: ``d/real``, ``d/fake``, ``d/k`` (the k_t it used), ``g/fake``, ``g/k`` (k_{t+1}),
 ``g/m_global`` and ``g/balance`` (gamma L(x) - L(G(z_G))).
 
-Deviation from the paper: G is the DCGAN generator of ``model.*`` (BatchNorm, transposed
-convolutions), not the paper's decoder-shaped G (ELU, nearest-neighbour upsampling, no
-normalisation), so that it matches the other digits recipes' generator.
+G (``game.generator``): 'decoder', the default, is the paper's (section 3.3: "the same
+architecture (though not the same weights) as the discriminator decoder"): the autoencoder's
+decoder (``models.autoencoder.DecoderGenerator``: dense to 4x4, transposed convolutions, the
+critic's activation and normalisation, linear output) with z in place of the code; 'dcgan' is
+``model.*``'s DCGAN generator (BatchNorm, ReLU, tanh). Deviation from the paper: the decoder
+upsamples by 4x4 stride-2 transposed convolutions (the DCGAN shape of our autoencoder critic)
+where the paper's uses nearest-neighbour doubling and 3x3 convolutions.
 
 Headline (embedded datasets): the final ``k`` (aux), and ``m_global``, ``real_loss``,
 ``fake_loss`` and ``ratio`` (= E[L(G(z))] / E[L(x)], which the control drives to gamma)
@@ -38,6 +42,7 @@ fixed evaluation inputs, the critic in inference mode.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -46,7 +51,7 @@ import jax.numpy as jnp
 from gan_jax import schema, steps
 from gan_jax.data import Dataset
 from gan_jax.games import classic, ebgan
-from gan_jax.models.autoencoder import ACTIVATIONS
+from gan_jax.models.autoencoder import ACTIVATIONS, DecoderGenerator
 from gan_jax.steps import Batch, Context, Game, Player
 
 
@@ -66,6 +71,11 @@ KEYS: schema.Spec = {
     "eta": schema.choice(1, (1, 2), "L(v) = mean |v - D(v)|^eta (1: the paper's L1 loss)"),
     "code_dim": schema.positive_int(64, "N_h: the autoencoder's embedding"),
     "activation": schema.choice("elu", ACTIVATIONS, "the autoencoder's activation"),
+    "generator": schema.choice(
+        "decoder",
+        ("decoder", "dcgan"),
+        "G: the critic's decoder shape (the paper's) or model.*'s DCGAN generator",
+    ),
     "headline_samples": schema.positive_int(1000, "real images and samples of the headline"),
 }
 DEFAULTS: dict = {name: key.default for name, key in KEYS.items()}
@@ -145,6 +155,23 @@ def headline(run, state: steps.State) -> dict[str, float]:
     }
 
 
+def networks(config, dataset: Dataset, gc) -> dict[str, steps.Network]:
+    """The autoencoder critic, and G: with ``game.generator='decoder'`` the shape of the
+    critic's decoder (section 3.3), z in place of the code, its own weights."""
+    nets = ebgan.networks(config, dataset, gc)
+    if gc.generator == "decoder":
+        g = DecoderGenerator(
+            resolution=dataset.shape[0],
+            width=config.model.width,
+            channels=dataset.shape[-1],
+            norm=config.model.d_norm,
+            activation=gc.activation,
+            upsample=config.model.upsample,
+        )
+        nets["g"] = dataclasses.replace(nets["g"], module=g)
+    return nets
+
+
 def build(config, dataset: Dataset) -> Game:
     gc = ebgan.game_block(config, KEYS)
     latent = classic.Latent(config.model.z_dim, 0)
@@ -165,7 +192,7 @@ def build(config, dataset: Dataset) -> Game:
 
     return Game(
         name="began",
-        networks=ebgan.networks(config, dataset, gc),
+        networks=networks(config, dataset, gc),
         players=(
             Player("d", steps.ROLE_D, ("d",), critic, steps=config.train.d_steps),
             Player("g", steps.ROLE_G, ("g",), gen),

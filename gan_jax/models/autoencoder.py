@@ -61,12 +61,46 @@ class AutoencoderCritic(nn.Module):
             feats *= 2
         feats //= 2
         code = nn.Dense(self.code_dim, name="code", dtype=dtype)(h.reshape(h.shape[0], -1))
-        h = nn.Dense(4 * 4 * feats, use_bias=bias, name="dec_project", dtype=dtype)(code)
-        h = h.reshape(x.shape[0], 4, 4, feats)
-        h = act(norm_layer(self.norm, train, name="dec_norm0", dtype=dtype)(h))
-        for i in range(1, n):
-            feats //= 2
-            up = upsample_layer(self.upsample, feats, use_bias=bias, name=f"dec{i}", dtype=dtype)
-            h = act(norm_layer(self.norm, train, name=f"dec_norm{i}", dtype=dtype)(up(h)))
-        recon = upsample_layer(self.upsample, channels, name=f"dec{n}", dtype=dtype)(h)
+        recon = decode(code, n, feats, channels, act, self.norm, self.upsample, train, dtype)
         return recon.astype(jnp.float32), code.astype(jnp.float32)
+
+
+def decode(code, n, feats, channels, act, norm, upsample, train, dtype) -> jax.Array:
+    """The autoencoder's decoder, in the calling module's scope (its parameters keep the
+    critic's names ``dec_*``): a dense layer to 4x4 x ``feats``, ``n`` 4x4 stride-2 transposed
+    convolutions halving the channels (normalisation and the activation after each but the
+    last) and a linear output of ``channels``."""
+    bias = norm != "batch"
+    h = nn.Dense(4 * 4 * feats, use_bias=bias, name="dec_project", dtype=dtype)(code)
+    h = h.reshape(code.shape[0], 4, 4, feats)
+    h = act(norm_layer(norm, train, name="dec_norm0", dtype=dtype)(h))
+    for i in range(1, n):
+        feats //= 2
+        up = upsample_layer(upsample, feats, use_bias=bias, name=f"dec{i}", dtype=dtype)
+        h = act(norm_layer(norm, train, name=f"dec_norm{i}", dtype=dtype)(up(h)))
+    return upsample_layer(upsample, channels, name=f"dec{n}", dtype=dtype)(h)
+
+
+class DecoderGenerator(nn.Module):
+    """BEGAN's generator (section 3.3: "the same architecture (though not the same weights) as
+    the discriminator decoder"): ``(z, labels, train) -> image``, the autoencoder's decoder from
+    z in place of the code, with its activation and normalisation and a linear output."""
+
+    resolution: int = 16
+    width: int = 32
+    channels: int = 1
+    norm: str = "none"
+    activation: str = "elu"
+    upsample: str = "adjoint"
+    dtype: Any = None
+
+    @nn.compact
+    def __call__(
+        self, z: jax.Array, labels: jax.Array | None = None, train: bool = True
+    ) -> jax.Array:
+        del labels  # unconditional
+        n = num_upsamplings(self.resolution)
+        feats = self.width * 2 ** (n - 1)
+        act = ACTIVATIONS[self.activation]
+        image = decode(z, n, feats, self.channels, act, self.norm, self.upsample, train, self.dtype)
+        return image.astype(jnp.float32)
