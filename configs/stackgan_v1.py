@@ -14,7 +14,6 @@ experiments/pyramid_digits.py trains them side by side.
 from configs import default
 from gan_jax import games
 
-
 PRESETS = ("stackgan_v1", "no_ca")
 
 

@@ -1,7 +1,8 @@
 """Multi-scale GANs on the 16x16 digits: LAPGAN and StackGAN++ against single-scale baselines.
 
-    python experiments/pyramid_digits.py [--arms=nsgan,lapgan,cgan,stackgan,stackgan:single,
-        stackgan:no_ca,stackgan_v1] [--steps=2000] [--seeds=0] [--workdir=runs/pyramid]
+    python experiments/pyramid_digits.py [--arms=nsgan,lapgan,lapgan:base8,cgan,stackgan,
+        stackgan:single,stackgan:no_ca,stackgan_v1,stackgan_v1:no_ca] [--steps=2000] [--seeds=0]
+        [--workdir=runs/pyramid]
 
 Trains every arm (``configs/<recipe>.py[:preset]``) for the same number of steps, batch (64)
 and seeds (workdir/<arm>/seed_<s>, resumed if it holds a checkpoint; one evaluation, at the end)
@@ -43,7 +44,17 @@ from gan_jax.errors import GanJaxError  # noqa: E402
 from gan_jax.games import acgan  # noqa: E402
 from gan_jax.runs import build_run  # noqa: E402
 
-ARMS = ["nsgan", "lapgan", "cgan", "stackgan", "stackgan:single", "stackgan:no_ca", "stackgan_v1"]
+ARMS = [
+    "nsgan",
+    "lapgan",
+    "lapgan:base8",
+    "cgan",
+    "stackgan",
+    "stackgan:single",
+    "stackgan:no_ca",
+    "stackgan_v1",
+    "stackgan_v1:no_ca",
+]
 flags.DEFINE_list("arms", ARMS, "Recipes (recipe or recipe:preset) to train.")
 flags.DEFINE_integer("steps", 2000, "Train steps of every arm (the matched budget).")
 flags.DEFINE_list("seeds", ["0"], "Seeds to train.")
@@ -171,7 +182,8 @@ def main(argv):
         "v1, a Stage-I GAN at 8 px for the first half of the budget, then a Stage-II GAN "
         "(encoder, residual blocks, up to 16 px) on its images for the second half with "
         "Stage-I fixed (EMA 0.99); Stage-I FD: its Stage-I images upsampled (nearest) to 16 "
-        "px, from the same inputs as its Stage-II images. FD, KID, precision, "
+        "px, from the same inputs as its Stage-II images; `stackgan_v1:no_ca`: c = mu(e) in both "
+        "stages. FD, KID, precision, "
         "recall: digits CNN features (gan_jax.classifier), 2500 samples of the run's fixed "
         "evaluation inputs against all 1797 digits. Class agreement, diversity / real: "
         f"`acgan.class_measures`, {FLAGS.per_class} samples per class. CPU s: user + system "
