@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import load_config
+from conftest import leaves, load_config
 
 from gan_jax import runs, steps, train
 from gan_jax.errors import ConfigError
@@ -26,15 +26,6 @@ def tiny_config(steps_: int = 6, first: int = 3, **overrides):
     cfg.eval.num_samples, cfg.eval.every_steps, cfg.eval.at_start = 64, 0, False
     cfg.checkpoint.every_steps = steps_
     return cfg
-
-
-def leaves(tree) -> list[np.ndarray]:
-    out = []
-    for x in jax.tree.leaves(tree):
-        if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
-            x = jax.random.key_data(x)
-        out.append(np.asarray(x))
-    return out
 
 
 def test_stage_two_doubles_the_stage_one_image_and_reads_the_condition():

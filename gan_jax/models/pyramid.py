@@ -165,6 +165,16 @@ def _join(x: jax.Array, c: jax.Array) -> jax.Array:
     return jnp.concatenate([x, planes], axis=-1)
 
 
+def _augment(labels, eps, num_classes, embed_dim, ca_dim, augment, dtype):
+    """Conditioning augmentation: (c, (mu, logvar)) from a class embedding (see StackGenerator)."""
+    e = nn.Embed(num_classes, embed_dim, name="embed")(labels)
+    stats = nn.Dense(2 * ca_dim, name="ca", dtype=dtype)(nn.relu(e)).astype(jnp.float32)
+    mu, logvar = jnp.split(stats, 2, axis=-1)
+    if augment:
+        return mu + jnp.exp(0.5 * logvar) * eps, (mu, logvar)
+    return mu, (mu, jnp.zeros_like(logvar))
+
+
 class StackGenerator(nn.Module):
     """StackGAN++'s generator tree on class embeddings (see the module docstring).
 
@@ -185,13 +195,9 @@ class StackGenerator(nn.Module):
     @nn.compact
     def __call__(self, z, labels, eps, train: bool = True):
         dtype = self.dtype
-        e = nn.Embed(self.num_classes, self.embed_dim, name="embed")(labels)
-        stats = nn.Dense(2 * self.ca_dim, name="ca", dtype=dtype)(nn.relu(e)).astype(jnp.float32)
-        mu, logvar = jnp.split(stats, 2, axis=-1)
-        if self.augment:
-            c = mu + jnp.exp(0.5 * logvar) * eps
-        else:
-            c, logvar = mu, jnp.zeros_like(logvar)
+        c, (mu, logvar) = _augment(
+            labels, eps, self.num_classes, self.embed_dim, self.ca_dim, self.augment, dtype
+        )
         levels = resolutions(self.resolution, 4)
         feats = self.width * 2 ** (len(levels) - 1)
         x = nn.Dense(16 * feats, use_bias=False, name="project", dtype=dtype)(
@@ -208,16 +214,6 @@ class StackGenerator(nn.Module):
                 img = nn.Conv(self.channels, (3, 3), name=f"to_image{r}", dtype=dtype)(x)
                 images.append(jnp.tanh(img).astype(jnp.float32))
         return tuple(images), (mu, logvar)
-
-
-def _augment(labels, eps, num_classes, embed_dim, ca_dim, augment, dtype):
-    """Conditioning augmentation: (c, (mu, logvar)) from a class embedding (see StackGenerator)."""
-    e = nn.Embed(num_classes, embed_dim, name="embed")(labels)
-    stats = nn.Dense(2 * ca_dim, name="ca", dtype=dtype)(nn.relu(e)).astype(jnp.float32)
-    mu, logvar = jnp.split(stats, 2, axis=-1)
-    if augment:
-        return mu + jnp.exp(0.5 * logvar) * eps, (mu, logvar)
-    return mu, (mu, jnp.zeros_like(logvar))
 
 
 class StageTwoGenerator(nn.Module):
