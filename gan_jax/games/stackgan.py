@@ -74,11 +74,17 @@ def check(config) -> None:
     most = len(pyr.resolutions(r, 4))
     if config.game.stages > most:
         raise ConfigError("game.stages", config.game.stages, f"1 to {most} at resolution {r}")
+    check_conditional(config)
+
+
+def check_conditional(config) -> None:
+    """The checks every StackGAN game shares: class-conditional, no gradient penalty."""
     if config.model.num_classes < 2:
         raise ConfigError(
             "model.num_classes",
             config.model.num_classes,
-            "the dataset's number of classes with game.name='stackgan' (class-conditional)",
+            f"the dataset's number of classes with game.name={config.game.name!r} "
+            "(class-conditional)",
         )
     if config.objective.get("penalty", "none") != "none":
         raise ConfigError("objective.penalty", config.objective.penalty, "'none' with StackGAN")

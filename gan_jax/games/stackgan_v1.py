@@ -45,6 +45,8 @@ digit: the paper's claim is that Stage-II improves on the Stage-I image it is gi
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -63,13 +65,14 @@ KEYS: schema.Spec = {
     "stage1_steps": schema.positive_int(
         1000, "train steps of Stage-I; Stage-II trains the rest (none when train.steps)"
     ),
-    "conditioning_augmentation": schema.boolean(True, "c ~ N(mu(e), sigma(e)) with its KL"),
-    "kl_weight": schema.non_negative(1.0, "weight of KL(N(mu, sigma) || N(0, I)) in G's loss"),
+    # StackGAN++'s keys of the same meaning (conditioning augmentation, class embedding).
+    **{
+        name: stackgan.KEYS[name]
+        for name in ("conditioning_augmentation", "kl_weight", "embed_dim", "ca_dim")
+    },
     "uncond_weight": schema.non_negative(0.0, "weight of the unconditional critic terms"),
-    "embed_dim": schema.positive_int(32, "dimensions of the class embedding e"),
-    "ca_dim": schema.positive_int(16, "dimensions of the condition c"),
     "residual_blocks": schema.positive_int(2, "residual blocks of the Stage-II generator"),
-    "headline_samples": schema.positive_int(200, "samples per class for the headline (digits)"),
+    "headline_samples": stackgan.KEYS["headline_samples"],
 }
 DEFAULTS: dict = {name: key.default for name, key in KEYS.items()}
 DATA_KINDS = ("images",)
@@ -90,14 +93,7 @@ def check(config) -> None:
             first,
             f"at most train.steps={steps_total} (Stage-II trains the steps after Stage-I)",
         )
-    if config.model.num_classes < 2:
-        raise ConfigError(
-            "model.num_classes",
-            config.model.num_classes,
-            "the dataset's number of classes with game.name='stackgan_v1' (class-conditional)",
-        )
-    if config.objective.get("penalty", "none") != "none":
-        raise ConfigError("objective.penalty", config.objective.penalty, "'none' with StackGAN")
+    stackgan.check_conditional(config)
 
 
 def draw(ctx, key: jax.Array, n: int, z_dim: int, ca_dim: int, num_classes: int):
@@ -128,6 +124,13 @@ def stage_loss(ctx, batch, key, *, stage: int, player: str, objective, gc, names
         kl = stackgan.kl_standard_normal(mu, logvar)
         loss, terms = loss + gc.kl_weight * kl, {**terms, "kl": kl}
     return loss, terms
+
+
+@functools.lru_cache(maxsize=4)
+def real_features(resolution: int, cache_dir: str | None) -> np.ndarray:
+    """The digits classifier's features of all 1797 real digits (computed once per process)."""
+    images, _ = data.digits_arrays(resolution)
+    return classifier.digits_classifier(resolution, cache_dir).logits_and_features(images)[1]
 
 
 def freeze_stage_one(g1: str, start: int):
@@ -197,6 +200,8 @@ def build(config, dataset: Dataset) -> Game:
         fine, _ = steps.apply(state, g2, coarse, inputs["label"], inputs["eps2"])
         return coarse, fine
 
+    both_stages_jit = jax.jit(both_stages)
+
     def generate(state, inputs):
         coarse, fine = both_stages(state, inputs)
         return jnp.where(state.step > first, fine, pyr.upsample(coarse))
@@ -214,11 +219,11 @@ def build(config, dataset: Dataset) -> Game:
         out = acgan.class_measures(run, state, int(gc.headline_samples))
         n = k * int(gc.headline_samples)
         inputs = run.eval_inputs(n, labels=np.arange(n, dtype=np.int32) % k)
-        coarse, fine = jax.jit(both_stages)(state, inputs)
+        coarse, fine = both_stages_jit(state, inputs)
         up = pyr.upsample(coarse)
         cache_dir = run.config.eval.get("cache_dir") or None
         clf = classifier.digits_classifier(r, cache_dir)
-        _, real = clf.logits_and_features(data.digits_arrays(r)[0])
+        real = real_features(r, cache_dir)
         for name, images in (("stage1_fd", up), ("stage2_fd", fine)):
             _, feats = clf.logits_and_features(np.asarray(jax.device_get(images), np.float32))
             out[name] = metrics.frechet_distance_features(real, feats)
