@@ -28,9 +28,13 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
 - ``digits_paired``: the same two domains *paired* (kind 'paired', pix2pix): b = the
   ``data.domain_b`` transform of a, the SAME image. Training pairs are the digits of
   digits_unpaired's A half (899); the other half (898) is held out as test pairs
-  (``digits_paired_arrays``). Batches are ``{'a', 'b', 'label'}``.
+  (``digits_paired_arrays``). Batches are ``{'a', 'b', 'label'}``. ``data.domain_a`` (default
+  'identity') transforms the source too, a = S(x), b = T(x) ('identity' is allowed for either):
+  with a lossy S ('occlude', 'lowres') and T 'identity' the target is not a function of the
+  source (inpainting, super-resolution), the setting of pix2pix's L1-blur ablation.
   More transforms: 'rot180', 'flip' (left-right mirror), 'thicken' (3x3 max filter: dilated
-  strokes) and 'erode' (3x3 min filter); the last two have no inverse (``None``).
+  strokes), 'erode' (3x3 min filter), 'occlude' (the lower half set to the background) and
+  'lowres' (4x4 block means); the last four have no inverse (``None``).
 - ``digits_domains``: N >= 2 unpaired domains (kind 'multidomain', StarGAN, ComboGAN):
   ``data.domains`` is a comma list of 'identity' and transform names (default
   'identity,invert,rot90,thicken'); a fixed permutation puts each of the 1797 digits in ONE
@@ -325,7 +329,28 @@ DOMAIN_TRANSFORMS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any] | 
     # 3x3 max (thicken: dilated strokes) and min (erode) filters, edges padded with the background.
     "thicken": (lambda x: _filter3x3(x, np.maximum), None),
     "erode": (lambda x: _filter3x3(x, np.minimum), None),
+    # Lossy sources for ambiguous paired translation (``data.domain_a``; pix2pix's "L1 alone
+    # blurs" claim needs a target the source does not determine): the lower half of the image
+    # set to the background (inpainting), and the 4x4 block means shown at full size
+    # (super-resolution 4x).
+    "occlude": (lambda x: _occlude_lower_half(x), None),
+    "lowres": (lambda x: _block_mean(x, 4), None),
 }
+
+
+def _occlude_lower_half(x):
+    """The image with its lower half (rows h // 2 onwards) set to -1, the digits' background."""
+    out = np.array(x, copy=True)
+    out[:, out.shape[1] // 2 :] = -1.0
+    return out
+
+
+def _block_mean(x, factor: int):
+    """Each ``factor`` x ``factor`` block replaced by its mean (a nearest-upsampled average pool)."""
+    x = np.asarray(x)
+    n, h, w, c = x.shape
+    blocks = x.reshape(n, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))
+    return np.repeat(np.repeat(blocks, factor, axis=1), factor, axis=2).astype(x.dtype)
 
 
 def _filter3x3(x, reduce):
@@ -340,15 +365,40 @@ def _filter3x3(x, reduce):
 # The fixed split of digits_unpaired into its A and B halves (one split for every run seed).
 DOMAIN_SPLIT_SEED = 0
 _DOMAIN_B = schema.choice("invert", DOMAIN_TRANSFORMS, "digits_unpaired: domain B's transform")
+# digits_paired: the source's and the target's transforms, 'identity' allowed for either.
+_PAIRED_DOMAIN_A = schema.choice(
+    "identity", ["identity", *DOMAIN_TRANSFORMS], "digits_paired: the source a's transform S"
+)
+_PAIRED_DOMAIN_B = schema.choice(
+    "invert", ["identity", *DOMAIN_TRANSFORMS], "digits_paired: the target b's transform T"
+)
 
 
 def _check_unpaired_batch(config) -> None:
+    if config.data.name == "digits_unpaired":
+        _check_block_transform(config, "domain_b", (config.data.domain_b,))
     if config.train.batch_size > 1797 // 2:
         raise ConfigError(
             "train.batch_size",
             config.train.batch_size,
             f"<= {1797 // 2} ({config.data.name} draws each domain's images without replacement)",
         )
+
+
+def _check_block_transform(config, key: str, names) -> None:
+    """'lowres' averages 4x4 blocks: the resolution must be a multiple of 4."""
+    if "lowres" in names and config.data.resolution % 4:
+        raise ConfigError(
+            f"data.{key}",
+            config.data[key],
+            f"no 'lowres' at data.resolution {config.data.resolution} (it needs a multiple of 4)",
+        )
+
+
+def _check_paired(config) -> None:
+    _check_unpaired_batch(config)
+    for key in ("domain_a", "domain_b"):
+        _check_block_transform(config, key, (config.data[key],))
 
 
 def digits_unpaired_arrays(
@@ -385,26 +435,35 @@ def digits_unpaired(resolution: int = 16, domain_b: str = "invert") -> Dataset:
 
 
 def digits_paired_arrays(
-    resolution: int = 16, domain_b: str = "invert"
+    resolution: int = 16, domain_b: str = "invert", domain_a: str = "identity"
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """((a, b, label) train, (a, b, label) test) of ``digits_paired``: b = T(a) for
-    T = ``DOMAIN_TRANSFORMS[domain_b]``; train = digits_unpaired's A half, test = the other."""
-    a, label_a, _, _ = digits_unpaired_arrays(resolution, domain_b)
+    """((a, b, label) train, (a, b, label) test) of ``digits_paired``: a = S(x) and b = T(x) of
+    the same digit x, for S = ``domain_a`` (default 'identity') and T = ``domain_b``
+    (``domain_transform``); train = digits_unpaired's A half, test = the other half."""
+    for key, name in (("data.domain_a", domain_a), ("data.domain_b", domain_b)):
+        if name != "identity" and name not in DOMAIN_TRANSFORMS:
+            raise ConfigError(key, name, str(["identity", *sorted(DOMAIN_TRANSFORMS)]))
     images, labels = digits_arrays(resolution)
     perm = np.random.default_rng(DOMAIN_SPLIT_SEED).permutation(len(images))
-    test_idx = np.sort(perm[(len(images) + 1) // 2 :])
-    transform = DOMAIN_TRANSFORMS[domain_b][0]
-    test_a = images[test_idx]
+    half = (len(images) + 1) // 2
+    source, target = domain_transform(domain_a)[0], domain_transform(domain_b)[0]
 
-    def pairs(x, y):
-        return x, np.ascontiguousarray(transform(x)), y
+    def pairs(idx):
+        x = images[np.sort(idx)]
+        return (
+            np.ascontiguousarray(source(x)),
+            np.ascontiguousarray(target(x)),
+            labels[np.sort(idx)],
+        )
 
-    return pairs(a, label_a), pairs(test_a, labels[test_idx])
+    return pairs(perm[:half]), pairs(perm[half:])
 
 
-def digits_paired(resolution: int = 16, domain_b: str = "invert") -> Dataset:
-    """Paired domains: batches of training pairs (a, T(a)) with a's label."""
-    (a_np, b_np, label_np), _ = digits_paired_arrays(resolution, domain_b)
+def digits_paired(
+    resolution: int = 16, domain_b: str = "invert", domain_a: str = "identity"
+) -> Dataset:
+    """Paired domains: batches of training pairs (S(x), T(x)) with x's label."""
+    (a_np, b_np, label_np), _ = digits_paired_arrays(resolution, domain_b, domain_a)
 
     def sample(key: jax.Array, batch_size: int) -> Batch:
         idx = jax.random.choice(key, a_np.shape[0], (batch_size,), replace=False)
@@ -488,6 +547,7 @@ def digits_domains(resolution: int = 16, domains: str = DEFAULT_DOMAINS) -> Data
 
 
 def _check_domains_batch(config) -> None:
+    _check_block_transform(config, "domains", domain_names(config.data.domains))
     n = len(domain_names(config.data.domains))
     smallest = 1797 // n
     b = config.train.batch_size
@@ -601,10 +661,10 @@ DATASETS: dict[str, DatasetEntry] = {
         check=_check_unpaired_batch,
     ),
     "digits_paired": DatasetEntry(
-        lambda cfg: digits_paired(cfg["resolution"], cfg["domain_b"]),
-        {"resolution": _RESOLUTION, "domain_b": _DOMAIN_B},
+        lambda cfg: digits_paired(cfg["resolution"], cfg["domain_b"], cfg["domain_a"]),
+        {"resolution": _RESOLUTION, "domain_a": _PAIRED_DOMAIN_A, "domain_b": _PAIRED_DOMAIN_B},
         "paired",
-        check=_check_unpaired_batch,
+        check=_check_paired,
     ),
     "digits_domains": DatasetEntry(
         lambda cfg: digits_domains(cfg["resolution"], cfg["domains"]),

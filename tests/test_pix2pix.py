@@ -74,6 +74,30 @@ def test_digits_paired_contract(domain_b):
     assert len(set(rows)) == 32
 
 
+@pytest.mark.parametrize("domain_a", ["occlude", "lowres"])
+def test_digits_paired_lossy_sources(domain_a):
+    """data.domain_a: pairs (S(x), x) of the same digits as the default pairs (x, T(x))."""
+    (a, b, label), (ta, tb, tlabel) = data.digits_paired_arrays(16, "identity", domain_a)
+    (x, _, xlabel), (tx, _, _) = data.digits_paired_arrays(16, "rot90")
+    np.testing.assert_array_equal(b, x)  # the targets are the digits themselves
+    np.testing.assert_array_equal(tb, tx)
+    np.testing.assert_array_equal(label, xlabel)
+    if domain_a == "occlude":
+        assert (a[:, 8:] == -1.0).all()  # the lower half is background
+        np.testing.assert_array_equal(a[:, :8], b[:, :8])  # the upper half is the digit's
+    else:
+        # Constant on 4x4 blocks, each the block's mean of the digit.
+        block = b[:, :4, 4:8].mean(axis=(1, 2))
+        np.testing.assert_allclose(a[:, 1, 5], block, rtol=1e-6, atol=1e-6)
+        assert (a[:, :4, 4:8] == a[:, :1, 4:5]).all()
+    assert data.DOMAIN_TRANSFORMS[domain_a][1] is None  # lossy: no inverse
+    dataset = data.get_dataset({"name": "digits_paired", "domain_a": domain_a, "domain_b": "identity"})
+    batch = dataset.sample(jax.random.key(0), 8)
+    index = {v.tobytes(): i for i, v in enumerate(b)}
+    rows = [index[v.tobytes()] for v in np.asarray(batch["b"])]
+    np.testing.assert_array_equal(np.asarray(batch["a"]), a[rows])
+
+
 # ---------------------------------------------------------------------------------------------
 # Losses on constructed inputs.
 
@@ -177,6 +201,7 @@ def test_check_rejects_what_pix2pix_cannot_train():
         ("objective.name", "hinge", "objective.name"),
         ("data.name", "digits_unpaired", "data.name"),
         ("data.domain_b", "blur", "data.domain_b"),
+        ("data.domain_a", "blur", "data.domain_a"),
         ("game.dropout", 1.0, "game.dropout"),
         ("game.l1_weight", -1.0, "game.l1_weight"),
         ("game.g_depth", 5, "data.resolution"),
@@ -192,6 +217,18 @@ def test_check_rejects_what_pix2pix_cannot_train():
     cyc.objective.name = "least_squares"
     with pytest.raises(ConfigError, match="data.name"):
         runs.build_run(cyc)
+    # 'lowres' averages 4x4 blocks: a resolution that is not a multiple of 4 is refused.
+    with pytest.raises(ConfigError, match="data.domain_a.*multiple of 4"):
+        runs.build_run(
+            tiny_config(
+                **{"data.domain_a": "lowres", "data.resolution": 10, "game.g_depth": 1, "game.d_layers": 1}
+            )
+        )
+    star = recipe.get_config()
+    star.data.name, star.data.domains, star.data.resolution = "digits_domains", "identity,lowres", 10
+    star.train.batch_size = 8
+    with pytest.raises(ConfigError, match="data.domains.*multiple of 4"):
+        data.check(star)
 
 
 def two_steps(cfg):

@@ -4,7 +4,8 @@ Networks: a U-Net generator ``g`` (``models.translation.UnetGenerator``: skip co
 mirrored layers, optional dropout noise) trained by ``optim.g``, and a conditional PatchGAN
 critic ``d`` (``models.translation.PatchDiscriminator``) of (input, output) pairs, the two images
 concatenated along the channels, trained by ``optim.d``. Data: ``data.name='digits_paired'``
-(``gan_jax.data``), batches ``{'a', 'b', 'label'}`` with b = T(a) the true target.
+(``gan_jax.data``), batches ``{'a', 'b', 'label'}`` with b = T(x) the true target of a = S(x)
+(S = ``data.domain_a``, 'identity' by default; a lossy S makes the target ambiguous).
 
 Players, every train step, in the reference code's order (``optimize_parameters``: D, then G;
 the list below is by role):
@@ -38,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import classifier, metrics, schema, steps
-from gan_jax.data import DOMAIN_TRANSFORMS, Dataset, digits_paired_arrays
+from gan_jax.data import Dataset, digits_paired_arrays, domain_transform
 from gan_jax.errors import ConfigError
 from gan_jax.games.cyclegan import draw_images
 from gan_jax.losses import bce_d_loss, non_saturating_g_loss
@@ -144,8 +145,8 @@ def paired_metrics(
     map), so the paired and the unpaired methods are compared on the same images.
     """
     a, b, label = test
-    # T undone before classifying; a T without an inverse (thicken, erode): classified as is.
-    undo = DOMAIN_TRANSFORMS[domain_b][1] or (lambda x: x)
+    # T undone before classifying; a T without an inverse (thicken, erode, ...): classified as is.
+    undo = domain_transform(domain_b)[1] or (lambda x: x)
     fake_b = np.asarray(fake_b, np.float32)
     _, f_fake = clf.logits_and_features(np.ascontiguousarray(undo(fake_b)))
     _, f_true = clf.logits_and_features(np.ascontiguousarray(undo(b)))
@@ -167,7 +168,7 @@ def paired_metrics(
 def build(config, dataset: Dataset) -> Game:
     game = config.game
     resolution, domain_b = config.data.resolution, config.data.domain_b
-    _, test = digits_paired_arrays(resolution, domain_b)
+    _, test = digits_paired_arrays(resolution, domain_b, config.data.domain_a)
     example = jnp.zeros((2, *dataset.shape))
     gen = UnetGenerator(game.g_width, game.g_depth, game.norm, float(game.dropout))
     critic = PatchDiscriminator(game.d_width, game.d_layers, game.norm)
