@@ -103,6 +103,33 @@ def test_triplegan_c_loss_hand_computed_and_its_gradient_skips_d():
     np.testing.assert_allclose(grad_unl[0, 0], 0.5 * math.log(2) * 0.75 * 0.25, rtol=1e-5)
 
 
+def test_unlabelled_regularizers_closed_form_and_in_c_loss():
+    # Two images, K = 2: p = (3/4, 1/4) and (1/4, 3/4). Entropy of each: H(3/4) = -(3/4 ln 3/4 +
+    # 1/4 ln 1/4); the mean prediction is uniform, so the balance term is its minimum ln 2.
+    logits = jnp.asarray([[math.log(3.0), 0.0], [0.0, math.log(3.0)]])
+    entropy, balance = semisupervised.unlabelled_regularizers(logits)
+    h = -(0.75 * math.log(0.75) + 0.25 * math.log(0.25))
+    np.testing.assert_allclose(entropy, h, rtol=1e-6)
+    np.testing.assert_allclose(balance, math.log(2), rtol=1e-6)
+    # Both images on class 0 (p = 3/4 each): the mean (3/4, 1/4) is unbalanced,
+    # -(ln 3/4 + ln 1/4) / 2 > ln 2.
+    same = jnp.asarray([[math.log(3.0), 0.0]] * 2)
+    np.testing.assert_allclose(
+        semisupervised.unlabelled_regularizers(same)[1],
+        -(math.log(0.75) + math.log(0.25)) / 2,
+        rtol=1e-6,
+    )
+    # In C's loss they add with their weights; 0 weights leave the paper's loss unchanged.
+    zero, d = jnp.zeros((2, 2)), jnp.zeros(2)
+    args = (zero, jnp.asarray([0, 1]), logits, d, zero, jnp.asarray([0, 1]))
+    base, _ = triplegan.c_loss(*args, alpha=0.5, pseudo_weight=0.0)
+    reg, terms = triplegan.c_loss(
+        *args, alpha=0.5, pseudo_weight=0.0, entropy_weight=0.3, balance_weight=1e-3
+    )
+    np.testing.assert_allclose(reg - base, 0.3 * h + 1e-3 * math.log(2), rtol=1e-5)
+    np.testing.assert_allclose(terms["entropy"], h, rtol=1e-6)
+
+
 def test_triplegan_integrated_pairs_take_the_expectation_over_c_and_move_c_to_approved_labels():
     # C: p_c = (3/4, 1/4); D approves label 1 (logit ln 3: -log D = log 4/3) and rejects label 0
     # (logit -ln 3: -log D = log 4). E_{p_c}[-log D] = 3/4 log 4 + 1/4 log 4/3.
@@ -198,6 +225,7 @@ def test_test_error_counts_wrong_argmaxes():
         ("triplegan", "game.alpha", 0.0),
         ("triplegan", "game.pseudo_start", -1),
         ("triplegan", "game.pairs", "sample"),
+        ("triplegan", "game.entropy_weight", -0.3),
     ],
 )
 def test_bad_game_values_are_config_errors(recipe, key, value):

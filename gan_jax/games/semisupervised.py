@@ -73,6 +73,19 @@ def check(config) -> None:
     schema.check_block("game", config.game, KEYS)
 
 
+def unlabelled_regularizers(logits: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(entropy, balance) of a classifier's (B, K) logits on unlabelled images: the mean
+    entropy H(p(y | x)) (low: confident predictions; entropy minimisation, Grandvalet & Bengio
+    2005) and the cross-entropy of the uniform labels against the batch's mean prediction,
+    -(1/K) sum_k log mean_b p(k | x_b) (low: classes used evenly; minimum log K). Triple-GAN's
+    code adds both to C's loss (weights 0.3 and 1e-3, ``categorical_crossentropy_ssl_
+    separated``); they are not part of its game."""
+    log_p = jax.nn.log_softmax(logits, axis=-1)
+    entropy = -jnp.mean(jnp.sum(jnp.exp(log_p) * log_p, axis=-1))
+    log_mean = jax.nn.logsumexp(log_p, axis=0) - jnp.log(logits.shape[0])
+    return entropy, -jnp.mean(log_mean)
+
+
 def log_partition(logits: jax.Array) -> jax.Array:
     """log Z(x) = logsumexp of the K real-class logits (the fake class's logit is 0)."""
     return jax.nn.logsumexp(logits, axis=-1)

@@ -42,9 +42,10 @@ the code's noisy MLP of pairs (the one-hot label concatenated to every layer's i
 ``game.pair_hidden``, 500-250-250 in the recipe), G the 500-500 softplus MLP with the label
 concatenated to every layer's input. C keeps an exponential moving average of its parameters
 (``game.c_ema_decay`` 0.99: the code's ``a + 0.01 (p - a)``), which the headline evaluates, as
-the code does. Not implemented
-from the code: C's pre-training (30 epochs on the labels), its entropy and class-balance
-regularisers on unlabelled data and its weight decay, which are additions to the paper's game.
+the code does. The code's entropy and class-balance regularisers on unlabelled data, additions
+to the paper's game, are ``game.entropy_weight`` and ``game.balance_weight`` (0 by default; the
+code's 0.3 and 1e-3). Not implemented from the code: C's pre-training (30 epochs on the labels)
+and its weight decay.
 C trains with ``optim.c``, D with ``optim.d``, G with ``optim.g``; the ``model`` block is not read.
 
 Headline (``Game.headline``): ``test_error`` of C's EMA copy on the TEST split (argmax,
@@ -66,6 +67,7 @@ from gan_jax.games.semisupervised import (
     game_block,
     test_error,
     test_split,
+    unlabelled_regularizers,
 )
 from gan_jax.models.noisy_mlp import SALIMANS_D_HIDDEN, MLPImageGenerator, PairDiscriminator
 from gan_jax.steps import Batch, Context, Game, Network, Player
@@ -96,6 +98,12 @@ KEYS: schema.Spec = {
         True, "D's real pairs include unlabelled images with C's labels (the paper's code)"
     ),
     "c_ema_decay": schema.unit_interval(0.99, "decay of C's parameter average (the headline's)"),
+    "entropy_weight": schema.non_negative(
+        0.0, "weight of the entropy of p_c(y|x) on unlabelled images in C's loss (code: 0.3)"
+    ),
+    "balance_weight": schema.non_negative(
+        0.0, "weight of the class-balance term of C's mean prediction in C's loss (code: 1e-3)"
+    ),
 }
 DEFAULTS: dict = {name: key.default for name, key in KEYS.items()}
 
@@ -141,14 +149,19 @@ def c_loss(
     *,
     alpha: float,
     pseudo_weight: jax.Array | float,
+    entropy_weight: float = 0.0,
+    balance_weight: float = 0.0,
 ) -> steps.LossOut:
-    """alpha E_{y~p_c(y|x)}[softplus(-l_D(x, y))] + CE(C(x_lab), y) + alpha_P CE(C(G(z, y)), y).
+    """alpha E_{y~p_c(y|x)}[softplus(-l_D(x, y))] + CE(C(x_lab), y) + alpha_P CE(C(G(z, y)), y),
+    plus ``entropy_weight`` H(p_c(y | x_unl)) + ``balance_weight`` times the class-balance term
+    (``semisupervised.unlabelled_regularizers``; the paper's code's, both 0 by default).
 
     ``unlabelled_logits``: C's (B, K) logits on the unlabelled batch. ``pair_d_logits``: D's
     logits (gradients stopped) of (x, y) for every label y, (B, K): the expectation over
     p_c(y | x) ('integrate'); or (B,) of the argmax pairs only, weighted by C's confidence
     max_y p_c(y | x) ('argmax', the paper's code's default). Terms: ``adversarial``,
-    ``supervised`` (R_L), ``pseudo_discriminative`` (R_P, unweighted), ``train_acc``.
+    ``supervised`` (R_L), ``pseudo_discriminative`` (R_P, unweighted), ``entropy`` and
+    ``balance`` (unweighted), ``train_acc``.
     """
     probs = jax.nn.softmax(unlabelled_logits, axis=-1)
     fooled = jax.nn.softplus(-jax.lax.stop_gradient(pair_d_logits))
@@ -158,11 +171,15 @@ def c_loss(
         adversarial = jnp.mean(jnp.max(probs, axis=-1) * fooled)
     supervised = optax.softmax_cross_entropy_with_integer_labels(labelled_logits, labels).mean()
     rp = optax.softmax_cross_entropy_with_integer_labels(generated_logits, generated_labels).mean()
+    entropy, balance = unlabelled_regularizers(unlabelled_logits)
     loss = alpha * adversarial + supervised + pseudo_weight * rp
+    loss = loss + entropy_weight * entropy + balance_weight * balance
     terms = {
         "adversarial": adversarial,
         "supervised": supervised,
         "pseudo_discriminative": rp,
+        "entropy": entropy,
+        "balance": balance,
         "train_acc": jnp.mean(jnp.argmax(labelled_logits, axis=-1) == labels),
     }
     return loss, terms
@@ -250,7 +267,16 @@ def build(config, dataset: Dataset) -> Game:
         gen, _ = ctx("c", x_g, stream(key, "fake"), train=True)
         weight = jnp.where(ctx.step >= gc.pseudo_start, float(gc.pseudo_weight), 0.0)
         return c_loss(
-            lab, batch["label_labelled"], unl, pseudo_d, gen, y_g, alpha=alpha, pseudo_weight=weight
+            lab,
+            batch["label_labelled"],
+            unl,
+            pseudo_d,
+            gen,
+            y_g,
+            alpha=alpha,
+            pseudo_weight=weight,
+            entropy_weight=float(gc.entropy_weight),
+            balance_weight=float(gc.balance_weight),
         )
 
     def headline(run, state: steps.State) -> dict[str, float]:
