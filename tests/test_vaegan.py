@@ -80,6 +80,46 @@ def test_encoder_and_generator_losses_on_constructed_networks():
     )
     # The fakes' logits are 0: each GAN term is log 2.
     assert float(loss) == pytest.approx(0.5 * 8.0 + 2 * math.log(2), rel=1e-6)
+    # The VAE baseline: the same 1/2 ||.||^2 on the pixels (16 pixels differ by 1: 8), read
+    # without D (a critic that raises shows it is never called), and no GAN term.
+    def no_critic(x, labels):
+        raise AssertionError("the pixel VAE must not call D")
+
+    vae_nets = {**nets, "d": no_critic}
+    loss, terms = vaegan.encoder_loss(
+        StubContext(vae_nets), batch, jax.random.key(0), z_dim=3, kl_weight=2.0, space="pixels"
+    )
+    assert float(loss) == pytest.approx(8.0) and float(terms["llike"]) == pytest.approx(8.0)
+    loss, terms = vaegan.generator_loss(
+        StubContext(vae_nets),
+        batch,
+        jax.random.key(0),
+        z_dim=3,
+        recon_weight=0.5,
+        space="pixels",
+        adv_weight=0.0,
+    )
+    assert float(loss) == pytest.approx(4.0) and set(terms) == {"llike"}
+    # adv_weight scales VAE-GAN's GAN term.
+    loss, _ = vaegan.generator_loss(
+        StubContext(nets), batch, jax.random.key(0), z_dim=3, recon_weight=0.5, adv_weight=0.5
+    )
+    assert float(loss) == pytest.approx(0.5 * 8.0 + math.log(2), rel=1e-6)
+
+
+def test_vae_preset_trains_only_the_encoder_and_generator():
+    cfg = load_config("vaegan", preset="vae", **{"model.width": 8, "model.z_dim": 8})
+    run = runs.build_run(cfg)
+    assert [p.name for p in run.game.players] == ["e", "g"]
+    state = jax.jit(run.init_state)(jax.random.key(0))
+    new, metrics = steps.make_train_step(run.game)(
+        jax.tree.map(jnp.copy, state), run.sample_batches(run.data_key(), 0)
+    )
+    for name, moved in (("e", True), ("g", True), ("d", False)):
+        before, after = jax.tree.leaves(state.nets[name].params), jax.tree.leaves(new.nets[name].params)
+        changed = any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+        assert changed == moved, name
+    assert not any(k.startswith("d/") for k in metrics)
 
 
 @pytest.mark.slow  # covered by the game's end-to-end test in the default run
@@ -111,6 +151,8 @@ def test_three_players_each_update_their_network():
     [
         ("game.kl_weight", -1.0),
         ("game.recon_weight", float("nan")),
+        ("game.recon_space", "logits"),
+        ("game.adv_weight", -1.0),
         ("objective.name", "hinge"),
         ("model.name", "mlp"),
     ],

@@ -21,6 +21,12 @@ updates the three from one forward pass; here they are three players in the orde
 feature loss runs D on x and x~ in one train-mode call (one BatchNorm batch, so both feature
 maps are normalised alike); its statistics are discarded (D is frozen for them).
 
+The VAE baseline (the paper's "VAE" row): ``game.recon_space='pixels'`` measures L_llike on the
+pixels, 1/2 ||x~ - x||^2 (a unit Gaussian, as on the features), and ``game.adv_weight`` 0 drops
+the GAN term from G's loss; with both the critic is read by no loss and is not trained (no
+``d`` player), so E and G train as a plain VAE (configs/vaegan.py:vae). ``adv_weight`` also
+weights the GAN term of VAE-GAN's G (1: the paper's).
+
 Headline (digits): ``bigan.reconstruction_metrics``: the fraction of held-out digits x whose
 reconstruction G(mu(x)) the digits classifier assigns x's class, and the mean |G(mu(x)) - x|.
 The samples G(z_p) are evaluated like every game's (Frechet distance on the digits classifier's
@@ -49,6 +55,14 @@ KEYS: schema.Spec = {
     ),
     "recon_weight": schema.non_negative(
         1.0, "gamma: weight of the feature-space reconstruction in G's loss (against the GAN's)"
+    ),
+    "recon_space": schema.choice(
+        "features",
+        ("features", "pixels"),
+        "where L_llike is measured: the critic's features (VAE-GAN) or the pixels (a VAE)",
+    ),
+    "adv_weight": schema.non_negative(
+        1.0, "weight of the GAN term in G's loss; 0 with recon_space='pixels': the plain VAE"
     ),
 }
 DEFAULTS: dict = {name: key.default for name, key in KEYS.items()}
@@ -111,8 +125,11 @@ def forward(ctx: Context, batch: Batch, key: jax.Array, z_dim: int):
     return x, mean, log_std, rec, prior
 
 
-def feature_loss(ctx: Context, x: jax.Array, rec: jax.Array) -> jax.Array:
-    """L_llike, with x and x~ through the critic in one batch (see the module docstring)."""
+def feature_loss(ctx: Context, x: jax.Array, rec: jax.Array, space: str = "features") -> jax.Array:
+    """L_llike, with x and x~ through the critic in one batch (see the module docstring); with
+    ``space='pixels'`` the same unit-Gaussian NLL of the pixels (the VAE baseline's)."""
+    if space == "pixels":
+        return feature_nll(rec, x)
     _, features = ctx("d", jnp.concatenate([x, rec]), None, train=True)
     real_f, rec_f = jnp.split(features, 2)
     return feature_nll(rec_f, jax.lax.stop_gradient(real_f))
@@ -128,22 +145,37 @@ def critic_loss(ctx: Context, batch: Batch, key: jax.Array, *, z_dim: int) -> st
 
 
 def encoder_loss(
-    ctx: Context, batch: Batch, key: jax.Array, *, z_dim: int, kl_weight: float
+    ctx: Context,
+    batch: Batch,
+    key: jax.Array,
+    *,
+    z_dim: int,
+    kl_weight: float,
+    space: str = "features",
 ) -> steps.LossOut:
     x, mean, log_std, rec, _ = forward(ctx, batch, key, z_dim)
-    kl, llike = kl_to_standard_normal(mean, log_std), feature_loss(ctx, x, rec)
+    kl, llike = kl_to_standard_normal(mean, log_std), feature_loss(ctx, x, rec, space)
     return kl_weight * kl + llike, {"kl": kl, "llike": llike}
 
 
 def generator_loss(
-    ctx: Context, batch: Batch, key: jax.Array, *, z_dim: int, recon_weight: float
+    ctx: Context,
+    batch: Batch,
+    key: jax.Array,
+    *,
+    z_dim: int,
+    recon_weight: float,
+    space: str = "features",
+    adv_weight: float = 1.0,
 ) -> steps.LossOut:
     x, _, _, rec, prior = forward(ctx, batch, key, z_dim)
-    llike = feature_loss(ctx, x, rec)
+    llike = feature_loss(ctx, x, rec, space)
+    if adv_weight == 0:  # the VAE: no critic term (D is not trained either, see build)
+        return recon_weight * llike, {"llike": llike}
     rec_logits, _ = ctx("d", rec, None, train=True)
     prior_logits, _ = ctx("d", prior, None, train=True)
     gan, terms = generator_gan_terms(rec_logits, prior_logits)
-    return recon_weight * llike + gan, {**terms, "llike": llike}
+    return recon_weight * llike + adv_weight * gan, {**terms, "llike": llike}
 
 
 def build(config, dataset: Dataset) -> Game:
@@ -165,8 +197,20 @@ def build(config, dataset: Dataset) -> Game:
         "e": Network(bigan.encoder_module(config, dataset, gaussian=True), (images,), optim="e"),
         "d": Network(critic, (images, None), optim="d"),
     }
-    e_loss = functools.partial(encoder_loss, z_dim=z_dim, kl_weight=float(gc.kl_weight))
-    g_loss = functools.partial(generator_loss, z_dim=z_dim, recon_weight=float(gc.recon_weight))
+    space, adv_weight = str(gc.recon_space), float(gc.adv_weight)
+    e_loss = functools.partial(
+        encoder_loss, z_dim=z_dim, kl_weight=float(gc.kl_weight), space=space
+    )
+    g_loss = functools.partial(
+        generator_loss,
+        z_dim=z_dim,
+        recon_weight=float(gc.recon_weight),
+        space=space,
+        adv_weight=adv_weight,
+    )
+    critic = Player("d", steps.ROLE_D, ("d",), functools.partial(critic_loss, z_dim=z_dim))
+    # The plain VAE (pixel likelihood, no GAN term) never reads D: it is not trained.
+    vae = space == "pixels" and adv_weight == 0
 
     def generate(state, inputs):
         return steps.apply(state, "g", inputs["z"], None)
@@ -178,7 +222,7 @@ def build(config, dataset: Dataset) -> Game:
         name="vaegan",
         networks=networks,
         players=(
-            Player("d", steps.ROLE_D, ("d",), functools.partial(critic_loss, z_dim=z_dim)),
+            *(() if vae else (critic,)),
             Player("e", ROLE_E, ("e",), e_loss),
             Player("g", steps.ROLE_G, ("g",), g_loss),
         ),
