@@ -24,6 +24,8 @@ import resource
 import subprocess
 import sys
 
+import numpy as np
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 RESULTS = REPO / "experiments" / "results"
@@ -66,19 +68,30 @@ def train(arm: str, workdir: pathlib.Path, steps: int, seed: int) -> float | Non
 
 def truncation_sweep(workdir: pathlib.Path) -> dict:
     """FD / KID / precision / recall of the run in ``workdir`` at each of ``THRESHOLDS``, for
-    its EMA generator (what eval.json measures) and for the live one (the state without EMA)."""
-    from gan_jax import evaluation, runs
+    its EMA generator (what eval.json measures) and for the live one (the state without EMA),
+    and BigGAN's own fidelity measure in the digits classifier: the classifier score (the
+    Inception Score's formula on the digits CNN's logits), its mean confidence, and the
+    fraction of samples it assigns the class they were drawn for."""
+    from gan_jax import classifier, evaluation, metrics, runs
 
     run, state, _ = runs.load_run(workdir)
     evaluator = evaluation.make_evaluator(run.dataset, run.config.eval)
+    clf = classifier.digits_classifier(run.dataset.shape[0])
     n = evaluator.num_samples
     out = {}
     for which, st in (("ema", state), ("live", state.replace(ema={}))):
         for t in THRESHOLDS:
-            samples = runs.sample_images(run, st, n, inputs=run.eval_inputs(n, truncation=t))
+            inputs = run.eval_inputs(n, truncation=t)
+            samples = runs.sample_images(run, st, n, inputs=inputs)
             record = evaluation.scalars(evaluator(samples))
             name = f"{which} " + ("none" if t is None else str(t))
             out[name] = {k: record[k] for k in KEYS}
+            logits, _ = clf.logits_and_features(np.asarray(samples))
+            out[name]["classifier_score"] = metrics.inception_score(logits)[0]
+            out[name]["confidence"] = record["confidence"]
+            if "label" in inputs:
+                agree = np.argmax(logits, axis=1) == np.asarray(inputs["label"])
+                out[name]["class_agreement"] = float(np.mean(agree))
             print("truncation", name, out[name], flush=True)
     return out
 
@@ -134,13 +147,18 @@ def main() -> None:
             f"BigGAN's truncation trick (seed {seeds[0]}'s final generator, its EMA copy and the "
             "live one, both with standing statistics; |z_i| > T resampled):",
             "",
-            "| generator, T | FD | KID | precision | recall |",
-            "| --- | ---: | ---: | ---: | ---: |",
+            "| generator, T | FD | KID | precision | recall | classifier score | confidence | "
+            "class agreement |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for t, r in sweep.items():
+            extra = [
+                f"{r[k]:.3f}" if k in r else "-"
+                for k in ("classifier_score", "confidence", "class_agreement")
+            ]
             lines.append(
                 f"| {t} | {r['frechet_distance']:.1f} | {r['kid']:.2f} | "
-                f"{r['precision']:.2f} | {r['recall']:.2f} |"
+                f"{r['precision']:.2f} | {r['recall']:.2f} | " + " | ".join(extra) + " |"
             )
     out.mkdir(parents=True, exist_ok=True)
     (out / "sagan_biggan_digits.md").write_text("\n".join(lines) + "\n")
