@@ -14,6 +14,7 @@ from conftest import load_config
 from gan_jax import data, runs, train, validation
 from gan_jax.errors import ConfigError
 from gan_jax.games import stargan
+from gan_jax.models.translation import ResnetGenerator
 
 
 class StubContext:
@@ -51,6 +52,26 @@ def test_with_domain_tiles_the_one_hot_target():
     assert out.shape == (2, 3, 3, 5)
     np.testing.assert_array_equal(out[0, 1, 2], [0, 0, 0, 1, 0])
     np.testing.assert_array_equal(out[1, 0, 0], [0, 1, 0, 0, 0])
+
+
+def test_generator_reads_its_target_domain():
+    """G(x, c) must depend on c. With CycleGAN's reflection padding the tiled code's constant
+    planes stay constant through the stem, and instance norm subtracts them: G is blind to c
+    (to float rounding). StarGAN's zero-padded G (the paper's) keeps the code."""
+    x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 1), minval=-1, maxval=1)
+    run = runs.build_run(load_config("stargan", **{"game.g_width": 4, "game.g_blocks": 1}))
+    state = run.init_state(jax.random.key(0))
+    outs = [
+        stargan.translate(state, x, jnp.full((4,), c, jnp.int32), 4) for c in range(4)
+    ]
+    assert min(float(jnp.max(jnp.abs(outs[0] - o))) for o in outs[1:]) > 0.05
+    blind = ResnetGenerator(4, 1, "instance", out_channels=1, padding="reflect")
+    variables = blind.init(jax.random.key(1), stargan.with_domain(x, jnp.zeros(4, jnp.int32), 4))
+    reflect = [
+        blind.apply(variables, stargan.with_domain(x, jnp.full((4,), c, jnp.int32), 4))
+        for c in range(4)
+    ]
+    assert max(float(jnp.max(jnp.abs(reflect[0] - o))) for o in reflect[1:]) < 1e-3
 
 
 def test_domain_cross_entropy_closed_form():

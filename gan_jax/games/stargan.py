@@ -2,7 +2,10 @@
 
 Networks: the generator ``g`` (``models.translation``'s ResNet generator; the target domain's
 one-hot code is tiled over the image and concatenated to its channels, section 3.1), trained by
-``optim.g``; the critic ``d`` (``StarDiscriminator``: a patch score D_src and a domain classifier
+``optim.g``, with zero-padded convolutions as the paper's (appendix table 4, P3 / P1) rather
+than CycleGAN's reflection padding: the tiled code is constant planes, and reflection padding
+followed by instance norm (which subtracts every channel's spatial mean) erases it exactly,
+leaving G blind to its target (the test checks G(x, c) depends on c); the critic ``d`` (``StarDiscriminator``: a patch score D_src and a domain classifier
 D_cls on one trunk), trained by ``optim.d``. Data: ``data.name='digits_domains'`` (batches
 ``{'x', 'label', 'domain'}``, B / N images of each of the ``data.domains``).
 
@@ -226,7 +229,9 @@ def build(config, dataset: Dataset) -> Game:
     example = jnp.zeros((2, *dataset.shape))
     networks = {
         "g": Network(
-            ResnetGenerator(game.g_width, game.g_blocks, game.norm, out_channels=channels),
+            ResnetGenerator(
+                game.g_width, game.g_blocks, game.norm, out_channels=channels, padding="zeros"
+            ),
             (jnp.zeros((2, *dataset.shape[:2], channels + n)),),
             optim="g",
         ),

@@ -40,12 +40,25 @@ def _norm(kind: str, name: str):
     raise ValueError(f"norm={kind!r}; allowed: {list(NORMS)}")
 
 
+# ResnetGenerator's padding of its stride-1 convolutions: 'reflect' (CycleGAN's, Johnson et al.)
+# or 'zeros' (StarGAN's, appendix table 4: a domain code tiled as constant input planes survives
+# a zero-padded stem at the borders, and is erased exactly by reflection padding followed by
+# instance norm, which subtracts each channel's spatial mean).
+PADDINGS = {"reflect": "reflect", "zeros": "constant"}
+
+
 def _reflect_conv(
-    x: jax.Array, features: int, size: int, name: str, use_bias: bool = True
+    x: jax.Array,
+    features: int,
+    size: int,
+    name: str,
+    use_bias: bool = True,
+    padding: str = "reflect",
 ) -> jax.Array:
-    """A stride-1 ``size`` x ``size`` convolution over reflection padding (the same size out)."""
+    """A stride-1 ``size`` x ``size`` convolution over reflection (or zero: ``padding``)
+    padding, the same size out."""
     p = size // 2
-    x = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), mode="reflect")
+    x = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), mode=PADDINGS[padding])
     conv = nn.Conv(
         features, (size, size), padding="VALID", use_bias=use_bias, kernel_init=INIT, name=name
     )
@@ -59,12 +72,14 @@ class ResnetGenerator(nn.Module):
     num_blocks: int = 3
     norm: str = "instance"
     out_channels: int = 0  # 0: as many as the input's (StarGAN's input carries extra channels)
+    padding: str = "reflect"  # of the stride-1 convolutions: 'reflect' or 'zeros' (PADDINGS)
 
     @nn.compact
     def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
         del train  # no running statistics: instance norm normalises each image by itself
-        h = _encode(x, self.width, self.num_blocks, self.norm)
-        return _decode(h, self.width, 0, self.norm, self.out_channels or x.shape[-1])
+        h = _encode(x, self.width, self.num_blocks, self.norm, self.padding)
+        channels = self.out_channels or x.shape[-1]
+        return _decode(h, self.width, 0, self.norm, channels, self.padding)
 
 
 class ResnetEncoder(nn.Module):
@@ -102,32 +117,37 @@ class ResnetDecoder(nn.Module):
 # parameters belong to that module (ResnetGenerator's tree is the encoder's then the decoder's).
 
 
-def _encode(x: jax.Array, width: int, num_blocks: int, norm: str) -> jax.Array:
+def _encode(
+    x: jax.Array, width: int, num_blocks: int, norm: str, padding: str = "reflect"
+) -> jax.Array:
     bias = norm == "none"
-    h = _reflect_conv(x, width, 7, "conv_in", bias)
+    h = _reflect_conv(x, width, 7, "conv_in", bias, padding)
     h = nn.relu(_norm(norm, "norm_in")(h))
     for i, mult in enumerate((2, 4)):
         h = layers.StridedConv(width * mult, bias, kernel_init=INIT, name=f"down{i}")(h)
         h = nn.relu(_norm(norm, f"norm_down{i}")(h))
-    return _blocks(h, num_blocks, norm)
+    return _blocks(h, num_blocks, norm, padding)
 
 
-def _decode(h: jax.Array, width: int, num_blocks: int, norm: str, channels: int) -> jax.Array:
+def _decode(
+    h: jax.Array, width: int, num_blocks: int, norm: str, channels: int, padding: str = "reflect"
+) -> jax.Array:
     bias = norm == "none"
-    h = _blocks(h, num_blocks, norm)
+    h = _blocks(h, num_blocks, norm, padding)
     for i, mult in enumerate((2, 1)):
         up = layers.ConvTranspose4x4(width * mult, bias, kernel_init=INIT, name=f"up{i}")
         h = nn.relu(_norm(norm, f"norm_up{i}")(up(h)))
-    return jnp.tanh(_reflect_conv(h, channels, 7, "conv_out"))
+    return jnp.tanh(_reflect_conv(h, channels, 7, "conv_out", padding=padding))
 
 
-def _blocks(h: jax.Array, num_blocks: int, norm: str) -> jax.Array:
-    """Residual blocks of two reflection-padded 3x3 convolutions (Johnson et al. 2016)."""
+def _blocks(h: jax.Array, num_blocks: int, norm: str, padding: str = "reflect") -> jax.Array:
+    """Residual blocks of two reflection-padded (or zero-padded) 3x3 convolutions (Johnson et
+    al. 2016)."""
     width, bias = h.shape[-1], norm == "none"
     for i in range(num_blocks):
-        r = _reflect_conv(h, width, 3, f"block{i}_conv0", bias)
+        r = _reflect_conv(h, width, 3, f"block{i}_conv0", bias, padding)
         r = nn.relu(_norm(norm, f"block{i}_norm0")(r))
-        r = _reflect_conv(r, width, 3, f"block{i}_conv1", bias)
+        r = _reflect_conv(r, width, 3, f"block{i}_conv1", bias, padding)
         h = h + _norm(norm, f"block{i}_norm1")(r)
     return h
 
