@@ -5,8 +5,9 @@
 
 Trains each arm on the 16x16 digits at the same budget (configs/nsgan.py's 3500 generator
 updates, batch 64, one critic update each): ``ebgan`` (configs/ebgan.py: margin 1,
-lambda_PT 0.1), ``ebgan_nopt`` (configs/ebgan.py:digits_nopt: lambda_PT 0) and ``nsgan``
-(configs/nsgan.py, the non-saturating DCGAN with the same generator). Reads each run's final
+lambda_PT 0.1), ``ebgan_nopt`` (configs/ebgan.py:digits_nopt: lambda_PT 0), ``ebgan_pt1`` and
+``ebgan_pt10`` (lambda_PT 1 and 10, not run by default) and ``nsgan`` (configs/nsgan.py, the
+non-saturating DCGAN with the same generator). Reads each run's final
 evaluation (eval.json: the digits CNN's features, all 1797 digits against 2500 samples of the
 run's fixed evaluation noise): Frechet distance, precision / recall (k-NN manifolds, k = 3),
 classes with >= 3% of the samples, the class histogram's KL to uniform and, for the EBGAN arms,
@@ -33,14 +34,17 @@ from absl import app, flags  # noqa: E402
 from experiments import study_runs  # noqa: E402
 from gan_jax import train  # noqa: E402
 
+# arm -> (recipe, preset, game.pt_weight or None for the preset's).
 ARMS = {
-    "ebgan": ("ebgan", "digits"),
-    "ebgan_nopt": ("ebgan", "digits_nopt"),
-    "nsgan": ("nsgan", "digits"),
+    "ebgan": ("ebgan", "digits", None),
+    "ebgan_nopt": ("ebgan", "digits_nopt", None),
+    "ebgan_pt1": ("ebgan", "digits", 1.0),
+    "ebgan_pt10": ("ebgan", "digits", 10.0),
+    "nsgan": ("nsgan", "digits", None),
 }
 METRICS = ("frechet_distance", "precision", "recall", "classes_min_fraction", "class_kl")
 flags.DEFINE_list("seeds", ["0", "1"], "Seeds to train.")
-flags.DEFINE_list("arms", list(ARMS), f"Arms among {list(ARMS)}.")
+flags.DEFINE_list("arms", ["ebgan", "ebgan_nopt", "nsgan"], f"Arms among {list(ARMS)}.")
 flags.DEFINE_string("workdir", "runs/ebgan_digits", "Run directories: <workdir>/<arm>/seed_<s>.")
 flags.DEFINE_integer("steps", 0, "Train steps (0: the recipes' 3500).")
 flags.DEFINE_string("results", str(REPO / "experiments/results"), "Where the outputs go.")
@@ -53,8 +57,10 @@ def cpu_seconds() -> float:
 
 
 def arm_config(arm: str, seed: int):
-    recipe, preset = ARMS[arm]
+    recipe, preset, pt_weight = ARMS[arm]
     config = importlib.import_module(f"configs.{recipe}").get_config(preset)
+    if pt_weight is not None:
+        config.game.pt_weight = pt_weight
     config.seed = seed
     if FLAGS.steps:
         config.train.steps = FLAGS.steps

@@ -21,6 +21,10 @@ are endless streams that need no host I/O and can be sampled inside a jit-ted st
   first N of a permutation drawn once (``SUBSET_SEED``, the same subset for every run seed), for
   the limited-data studies (gan_jax/regularizers.py). Evaluation still compares with every image
   of the dataset (gan_jax.evaluation). 0 (the default) trains on all of them.
+- ``stacked_digits``: three digits drawn independently as the channels of one image, 1000
+  modes (the "stacked MNIST" mode-collapse benchmark of the unrolled GAN, VEEGAN and PacGAN
+  papers, on the embedded digits); ``label`` is the mode index. Its evaluation counts the modes
+  the samples reach (``eval.extractor='stacked_modes'``, gan_jax.evaluation).
 - ``digits_unpaired``: two unpaired image domains for translation (CycleGAN): A = the digits,
   B = the digits transformed by ``data.domain_b`` (``DOMAIN_TRANSFORMS``: 'invert', -x, the
   default; 'rot90'), from disjoint halves of the 1797 digits, so no image has its pair in the
@@ -228,6 +232,36 @@ def digits(resolution: int = 16, num_examples: int = 0) -> Dataset:
 
 def mnist5k(resolution: int = 32, num_examples: int = 0) -> Dataset:
     return embedded_images("mnist5k", *mnist5k_arrays(resolution), num_examples)
+
+
+# Stacked digits: the mode-collapse benchmark of Metz et al. 2017 (unrolled GAN), VEEGAN and
+# PacGAN ("stacked MNIST"), on the embedded digits.
+STACKED_CHANNELS = 3
+
+
+def stacked_digits(resolution: int = 16) -> Dataset:
+    """Three digits drawn independently (with replacement from the 1797) as the three channels
+    of one image: 10^3 = 1000 modes, one per (digit, digit, digit). ``label`` is the mode index
+    100 d_0 + 10 d_1 + d_2 (``stacked_mode_index``)."""
+    images_np, labels_np = digits_arrays(resolution)
+    n = images_np.shape[0]
+
+    def sample(key: jax.Array, batch_size: int) -> Batch:
+        idx = jax.random.randint(key, (batch_size, STACKED_CHANNELS), 0, n)
+        x = jnp.asarray(images_np[..., 0])[idx]  # (B, C, H, W)
+        return {
+            "x": jnp.moveaxis(x, 1, -1),
+            "label": stacked_mode_index(jnp.asarray(labels_np)[idx]),
+        }
+
+    shape = (*images_np.shape[1:3], STACKED_CHANNELS)
+    return Dataset("stacked_digits", shape, sample, 10**STACKED_CHANNELS)
+
+
+def stacked_mode_index(digits):
+    """(..., C) digit labels -> the mode index sum_c d_c 10^(C-1-c) (channel 0 most significant)."""
+    c = digits.shape[-1]
+    return (digits * (10 ** np.arange(c - 1, -1, -1))).sum(-1).astype(np.int32)
 
 
 # Embedded image datasets with a classifier extractor (gan_jax.classifier): name -> arrays.
@@ -653,6 +687,9 @@ DATASETS: dict[str, DatasetEntry] = {
         {"resolution": _RESOLUTION, "num_examples": _NUM_EXAMPLES},
         "images",
         check=_check_subset,
+    ),
+    "stacked_digits": DatasetEntry(
+        lambda cfg: stacked_digits(cfg["resolution"]), {"resolution": _RESOLUTION}, "images"
     ),
     "digits_unpaired": DatasetEntry(
         lambda cfg: digits_unpaired(cfg["resolution"], cfg["domain_b"]),

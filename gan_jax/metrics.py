@@ -71,6 +71,19 @@ def mode_metrics(samples: np.ndarray, modes: np.ndarray, std: float) -> dict[str
     }
 
 
+def stacked_mode_metrics(mode_index: np.ndarray, num_modes: int) -> dict[str, float]:
+    """Modes reached (at least one sample) and KL(q || uniform) of the samples' mode histogram
+    q, the stacked-MNIST protocol of Metz et al. 2017 / VEEGAN / PacGAN; ``mode_index`` (N,)."""
+    counts = np.bincount(np.asarray(mode_index), minlength=num_modes).astype(np.float64)
+    q = counts / counts.sum()
+    nz = q > 0
+    return {
+        "modes": int(np.count_nonzero(counts)),
+        "reverse_kl": float(np.sum(q[nz] * np.log(q[nz] * num_modes))),
+        "num_samples": int(len(mode_index)),
+    }
+
+
 def gaussian_stats(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and unbiased covariance (rows are samples) of (N, d) features, in float64."""
     features = np.asarray(features, np.float64)
