@@ -249,6 +249,30 @@ def test_triplegan_needs_its_classifier_optimiser():
         validation.validate(cfg)
 
 
+def test_triplegan_pretraining_stage_trains_c_alone_then_the_game():
+    with pytest.raises(ConfigError, match="game.c_pretrain_steps"):
+        validation.validate(tiny("triplegan", **{"game.c_pretrain_steps": 2}))  # = train.steps
+    cfg = tiny("triplegan", **{"game.c_pretrain_steps": 1, "game.entropy_weight": 0.3})
+    run = runs.build_run(cfg)
+    assert run.game.stages == (1,)
+    assert [p.name for p in run.game.players] == ["c"]
+    assert [p.name for p in run.game.at_stage(1).players] == ["d", "g", "c"]
+    state = jax.jit(run.init_state)(jax.random.key(0))
+    pre = steps.make_train_step(run.game)
+    new, metrics = pre(jax.tree.map(jnp.copy, state), run.sample_batches(run.data_key(), 0))
+    moved = {
+        name: any(
+            not np.array_equal(a, b)
+            for a, b in zip(
+                jax.tree.leaves(state.nets[name].params), jax.tree.leaves(new.nets[name].params)
+            )
+        )
+        for name in ("c", "d", "g")
+    }
+    assert moved == {"c": True, "d": False, "g": False}
+    assert {"c/supervised", "c/entropy", "c/balance"} <= set(metrics)
+
+
 def leaves(state) -> list[np.ndarray]:
     out = []
     for x in jax.tree.leaves(state):

@@ -44,8 +44,10 @@ concatenated to every layer's input. C keeps an exponential moving average of it
 (``game.c_ema_decay`` 0.99: the code's ``a + 0.01 (p - a)``), which the headline evaluates, as
 the code does. The code's entropy and class-balance regularisers on unlabelled data, additions
 to the paper's game, are ``game.entropy_weight`` and ``game.balance_weight`` (0 by default; the
-code's 0.3 and 1e-3). Not implemented from the code: C's pre-training (30 epochs on the labels)
-and its weight decay.
+code's 0.3 and 1e-3). ``game.c_pretrain_steps`` > 0 is the code's pre-training of C: a first
+stage (``steps.Game.stages``) in which only C trains, on the labels plus those two terms (the
+code's pre-training weighs the balance term 0.3; here the game's weight), before the three
+players start. Not implemented from the code: C's weight decay.
 C trains with ``optim.c``, D with ``optim.d``, G with ``optim.g``; the ``model`` block is not read.
 
 Headline (``Game.headline``): ``test_error`` of C's EMA copy on the TEST split (argmax,
@@ -104,6 +106,11 @@ KEYS: schema.Spec = {
     "balance_weight": schema.non_negative(
         0.0, "weight of the class-balance term of C's mean prediction in C's loss (code: 1e-3)"
     ),
+    "c_pretrain_steps": schema.non_negative_int(
+        0,
+        "first train steps in which only C trains, on the labels plus the entropy and balance "
+        "terms (the code's pre-training of C); 0: none",
+    ),
 }
 DEFAULTS: dict = {name: key.default for name, key in KEYS.items()}
 
@@ -115,6 +122,12 @@ def check(config) -> None:
         raise ConfigError("game.alpha", config.game.alpha, "a number in (0, 1)")
     if "c" not in config.optim:
         raise ConfigError("optim", sorted(config.optim), "blocks 'g', 'd' and 'c' (C's optimiser)")
+    if config.game.c_pretrain_steps >= config.train.steps:
+        raise ConfigError(
+            "game.c_pretrain_steps",
+            config.game.c_pretrain_steps,
+            f"fewer than train.steps={config.train.steps} (the game trains after it)",
+        )
 
 
 def d_loss(
@@ -279,6 +292,17 @@ def build(config, dataset: Dataset) -> Game:
             balance_weight=float(gc.balance_weight),
         )
 
+    def pretrain_loss(ctx: Context, batch: Batch, key: jax.Array) -> steps.LossOut:
+        """C alone: CE on the labels plus the unlabelled regularisers (no D, no G)."""
+        lab, _ = ctx("c", batch["x_labelled"], stream(key, "labelled"), train=True)
+        unl, _ = ctx("c", batch["x"], stream(key, "c_unlabelled"), train=True)
+        labels = batch["label_labelled"]
+        supervised = optax.softmax_cross_entropy_with_integer_labels(lab, labels).mean()
+        entropy, balance = unlabelled_regularizers(unl)
+        loss = supervised + gc.entropy_weight * entropy + gc.balance_weight * balance
+        terms = {"supervised": supervised, "entropy": entropy, "balance": balance}
+        return loss, {**terms, "train_acc": jnp.mean(jnp.argmax(lab, axis=-1) == labels)}
+
     def headline(run, state: steps.State) -> dict[str, float]:
         split = test_split(run.config)
         errors = {}
@@ -293,16 +317,26 @@ def build(config, dataset: Dataset) -> Game:
             "label": jnp.arange(n, dtype=jnp.int32) % k,
         }
 
-    return Game(
-        name="triplegan",
-        networks=networks,
-        players=(
-            Player("d", steps.ROLE_D, ("d",), discriminator_loss),
-            Player("g", steps.ROLE_G, ("g",), generator_loss),
-            Player("c", ROLE_C, ("c",), classifier_loss),
-        ),
-        generate=lambda state, inputs: steps.apply(state, "g", inputs["z"], inputs["label"]),
-        eval_inputs=eval_inputs,
-        ema_decay=float(gc.c_ema_decay),
-        headline=headline,
+    three_players = (
+        Player("d", steps.ROLE_D, ("d",), discriminator_loss),
+        Player("g", steps.ROLE_G, ("g",), generator_loss),
+        Player("c", ROLE_C, ("c",), classifier_loss),
     )
+    pretrain = int(gc.c_pretrain_steps)
+
+    def game_at(stage: int) -> Game:
+        """Stage 0: C's pre-training alone (with ``c_pretrain_steps``); then the game."""
+        pre = pretrain and stage == 0
+        return Game(
+            name="triplegan",
+            networks=networks,
+            players=(Player("c", ROLE_C, ("c",), pretrain_loss),) if pre else three_players,
+            generate=lambda state, inputs: steps.apply(state, "g", inputs["z"], inputs["label"]),
+            eval_inputs=eval_inputs,
+            ema_decay=float(gc.c_ema_decay),
+            headline=headline,
+            stages=(pretrain,) if pretrain else (),
+            staged=game_at if pre else None,
+        )
+
+    return game_at(0)
