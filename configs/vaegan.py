@@ -17,7 +17,6 @@ KL weight 1), no GAN term and no critic.
 from configs import default
 from gan_jax import games, optim
 
-
 PRESETS = ("vae",)
 
 

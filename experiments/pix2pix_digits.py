@@ -38,11 +38,10 @@ from PIL import Image  # noqa: E402
 
 from configs import cyclegan as cyclegan_recipe  # noqa: E402
 from configs import pix2pix as pix2pix_recipe  # noqa: E402
+from experiments import study_runs  # noqa: E402
 from gan_jax import classifier, data, plotting, train  # noqa: E402
 from gan_jax.errors import GanJaxError  # noqa: E402
 from gan_jax.games import cyclegan, pix2pix  # noqa: E402
-
-from experiments import study_runs  # noqa: E402
 
 flags.DEFINE_string("domain_b", "rot90", "The target's transform T: data.domain_b of every run.")
 flags.DEFINE_string(
@@ -121,7 +120,9 @@ def main(argv):
             rows.append({"arm": name, "seed": seed, **m})
     arms = [*pictures, "identity map", "true transform"]
     for name, images in (("identity map", a), ("true transform", b)):
-        rows.append({"arm": name, "seed": "-", **pix2pix.paired_metrics(images, test, clf, domain_b)})
+        rows.append(
+            {"arm": name, "seed": "-", **pix2pix.paired_metrics(images, test, clf, domain_b)}
+        )
     out_dir = pathlib.Path(FLAGS.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"pix2pix_{pair}"

@@ -101,9 +101,7 @@ def main(argv):
         f"Written by `python experiments/stacked_digits.py --arms={','.join(FLAGS.arms)} "
         f"--seeds={','.join(FLAGS.seeds)}`. Each arm's recipe on stacked_digits (the DCGAN "
         f"generator, width 32, z 64, batch 64, Adam 2e-4 / 0.5), {steps} steps; arms "
-        "(recipe, model.*, game.*): "
-        + "; ".join(f"{a} {ARMS[a]}" for a in FLAGS.arms)
-        + ". "
+        "(recipe, model.*, game.*): " + "; ".join(f"{a} {ARMS[a]}" for a in FLAGS.arms) + ". "
         f"{protocol.get('fake_samples')} samples, each channel classified by the digits CNN; "
         "modes: those with at least one sample; KL(q || uniform over the 1000 modes); quality "
         "(mode counts read noise as digits too): the CNN's mean confidence on the channels and "

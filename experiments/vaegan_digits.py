@@ -66,7 +66,9 @@ def main(argv):
             (f"vaegan gamma {recon}, KL weight {kl}", f"vaegan_g{recon}_kl{kl}", overrides)
         )
     for kl in FLAGS.vae_kl:
-        runs_.append((f"VAE (pixels), KL weight {kl}", f"vaegan_vae_kl{kl}", {"kl_weight": float(kl)}))
+        runs_.append(
+            (f"VAE (pixels), KL weight {kl}", f"vaegan_vae_kl{kl}", {"kl_weight": float(kl)})
+        )
     real = data.digits_arrays(16)[0]
     for name, workdir, overrides in runs_:
         recipe = "nsgan" if name == "nsgan" else "vaegan"

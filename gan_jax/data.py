@@ -380,7 +380,8 @@ def _occlude_lower_half(x):
 
 
 def _block_mean(x, factor: int):
-    """Each ``factor`` x ``factor`` block replaced by its mean (a nearest-upsampled average pool)."""
+    """Each ``factor`` x ``factor`` block replaced by its mean (an average pool, upsampled by
+    nearest neighbour)."""
     x = np.asarray(x)
     n, h, w, c = x.shape
     blocks = x.reshape(n, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))

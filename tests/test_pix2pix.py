@@ -91,7 +91,9 @@ def test_digits_paired_lossy_sources(domain_a):
         np.testing.assert_allclose(a[:, 1, 5], block, rtol=1e-6, atol=1e-6)
         assert (a[:, :4, 4:8] == a[:, :1, 4:5]).all()
     assert data.DOMAIN_TRANSFORMS[domain_a][1] is None  # lossy: no inverse
-    dataset = data.get_dataset({"name": "digits_paired", "domain_a": domain_a, "domain_b": "identity"})
+    dataset = data.get_dataset(
+        {"name": "digits_paired", "domain_a": domain_a, "domain_b": "identity"}
+    )
     batch = dataset.sample(jax.random.key(0), 8)
     index = {v.tobytes(): i for i, v in enumerate(b)}
     rows = [index[v.tobytes()] for v in np.asarray(batch["b"])]
@@ -221,11 +223,20 @@ def test_check_rejects_what_pix2pix_cannot_train():
     with pytest.raises(ConfigError, match="data.domain_a.*multiple of 4"):
         runs.build_run(
             tiny_config(
-                **{"data.domain_a": "lowres", "data.resolution": 10, "game.g_depth": 1, "game.d_layers": 1}
+                **{
+                    "data.domain_a": "lowres",
+                    "data.resolution": 10,
+                    "game.g_depth": 1,
+                    "game.d_layers": 1,
+                }
             )
         )
     star = recipe.get_config()
-    star.data.name, star.data.domains, star.data.resolution = "digits_domains", "identity,lowres", 10
+    star.data.name, star.data.domains, star.data.resolution = (
+        "digits_domains",
+        "identity,lowres",
+        10,
+    )
     star.train.batch_size = 8
     with pytest.raises(ConfigError, match="data.domains.*multiple of 4"):
         data.check(star)

@@ -61,9 +61,7 @@ def test_generator_reads_its_target_domain():
     x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 1), minval=-1, maxval=1)
     run = runs.build_run(load_config("stargan", **{"game.g_width": 4, "game.g_blocks": 1}))
     state = run.init_state(jax.random.key(0))
-    outs = [
-        stargan.translate(state, x, jnp.full((4,), c, jnp.int32), 4) for c in range(4)
-    ]
+    outs = [stargan.translate(state, x, jnp.full((4,), c, jnp.int32), 4) for c in range(4)]
     assert min(float(jnp.max(jnp.abs(outs[0] - o))) for o in outs[1:]) > 0.05
     blind = ResnetGenerator(4, 1, "instance", out_channels=1, padding="reflect")
     variables = blind.init(jax.random.key(1), stargan.with_domain(x, jnp.zeros(4, jnp.int32), 4))

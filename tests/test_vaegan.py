@@ -80,6 +80,7 @@ def test_encoder_and_generator_losses_on_constructed_networks():
     )
     # The fakes' logits are 0: each GAN term is log 2.
     assert float(loss) == pytest.approx(0.5 * 8.0 + 2 * math.log(2), rel=1e-6)
+
     # The VAE baseline: the same 1/2 ||.||^2 on the pixels (16 pixels differ by 1: 8), read
     # without D (a critic that raises shows it is never called), and no GAN term.
     def no_critic(x, labels):
@@ -116,7 +117,10 @@ def test_vae_preset_trains_only_the_encoder_and_generator():
         jax.tree.map(jnp.copy, state), run.sample_batches(run.data_key(), 0)
     )
     for name, moved in (("e", True), ("g", True), ("d", False)):
-        before, after = jax.tree.leaves(state.nets[name].params), jax.tree.leaves(new.nets[name].params)
+        before, after = (
+            jax.tree.leaves(state.nets[name].params),
+            jax.tree.leaves(new.nets[name].params),
+        )
         changed = any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
         assert changed == moved, name
     assert not any(k.startswith("d/") for k in metrics)

@@ -5,8 +5,9 @@ one-hot code is tiled over the image and concatenated to its channels, section 3
 ``optim.g``, with zero-padded convolutions as the paper's (appendix table 4, P3 / P1) rather
 than CycleGAN's reflection padding: the tiled code is constant planes, and reflection padding
 followed by instance norm (which subtracts every channel's spatial mean) erases it exactly,
-leaving G blind to its target (the test checks G(x, c) depends on c); the critic ``d`` (``StarDiscriminator``: a patch score D_src and a domain classifier
-D_cls on one trunk), trained by ``optim.d``. Data: ``data.name='digits_domains'`` (batches
+leaving G blind to its target (the test checks G(x, c) depends on c); the critic ``d``
+(``StarDiscriminator``: a patch score D_src and a domain classifier D_cls on one trunk), trained
+by ``optim.d``. Data: ``data.name='digits_domains'`` (batches
 ``{'x', 'label', 'domain'}``, B / N images of each of the ``data.domains``).
 
 Players, every train step:
