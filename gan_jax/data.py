@@ -410,8 +410,6 @@ _PAIRED_DOMAIN_B = schema.choice(
 
 
 def _check_unpaired_batch(config) -> None:
-    if config.data.name == "digits_unpaired":
-        _check_block_transform(config, "domain_b", (config.data.domain_b,))
     if config.train.batch_size > 1797 // 2:
         raise ConfigError(
             "train.batch_size",
@@ -428,6 +426,11 @@ def _check_block_transform(config, key: str, names) -> None:
             config.data[key],
             f"no 'lowres' at data.resolution {config.data.resolution} (it needs a multiple of 4)",
         )
+
+
+def _check_unpaired(config) -> None:
+    _check_unpaired_batch(config)
+    _check_block_transform(config, "domain_b", (config.data.domain_b,))
 
 
 def _check_paired(config) -> None:
@@ -696,7 +699,7 @@ DATASETS: dict[str, DatasetEntry] = {
         lambda cfg: digits_unpaired(cfg["resolution"], cfg["domain_b"]),
         {"resolution": _RESOLUTION, "domain_b": _DOMAIN_B},
         "domains",
-        check=_check_unpaired_batch,
+        check=_check_unpaired,
     ),
     "digits_paired": DatasetEntry(
         lambda cfg: digits_paired(cfg["resolution"], cfg["domain_b"], cfg["domain_a"]),
