@@ -1,6 +1,7 @@
 """Progressive growing against the same networks trained at full resolution, on the digits 16px.
 
     python experiments/pggan_digits.py [--steps=1500] [--batch=32] [--seed=0] [--skip=hinge]
+        [--name=pggan_digits]
 
 The claim (Karras et al. 2018, section 2 and table 1): growing 4 -> 8 -> 16 px reaches a given
 Frechet distance sooner, in wall time and in steps, than the same networks trained at 16 px from
@@ -78,13 +79,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip", default="")
+    parser.add_argument("--name", default="pggan_digits", help="stem of the results files")
     args = parser.parse_args()
     results = {}
     for name, (recipe, preset) in RUNS.items():
         if recipe in args.skip.split(","):
             continue
         config = config_for(recipe, preset, args.steps, args.batch, args.seed)
-        workdir = REPO / "runs" / "pggan_digits" / f"{recipe}_{preset or 'default'}"
+        workdir = REPO / "runs" / args.name / f"{recipe}_{preset or 'default'}"
         if not (workdir / "eval.json").is_file():
             t0 = time.process_time()
             train.train_and_evaluate(config, workdir)
@@ -113,7 +115,7 @@ def main() -> None:
         "summary": summary,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pggan_digits.json").write_text(json.dumps(out, indent=2) + "\n")
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(out, indent=2) + "\n")
     lines = [
         f"# Progressive growing on digits 16px ({args.steps} steps, batch {args.batch}, "
         f"seed {args.seed})",
@@ -135,7 +137,7 @@ def main() -> None:
         f"{flat[-1]['train_seconds']} s). Growing reaches it: "
         + (f"at step {g['step']}, {g['train_seconds']} s." if g else "not within the budget."),
     ]
-    (RESULTS / "pggan_digits.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
