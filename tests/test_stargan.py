@@ -97,6 +97,29 @@ def test_critic_loss_closed_form():
     assert float(loss) == pytest.approx(16.0 + 10.0 + np.log(4), rel=1e-5)
 
 
+def test_least_squares_arm_closed_form():
+    """game.adversarial='least_squares': 1/2 E[(D(x) - 1)^2] + 1/2 E[D(G)^2] for the critic,
+    1/2 E[(D(G) - 1)^2] for G, on every patch score, no gradient penalty."""
+    x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 1), minval=-1, maxval=1)
+    batch = {"x": x, "domain": jnp.asarray([0, 1, 2, 3])}
+    ctx = StubContext({"g": shift_generator, "d": critic})
+    loss, terms = stargan.critic_loss(
+        ctx, batch, jax.random.key(1), num_domains=4, cls_weight=1.0, gp_weight=10.0,
+        adversarial="least_squares",
+    )  # fmt: skip
+    real = K * x.sum((1, 2, 3))
+    fake = K * (x + 0.5).sum((1, 2, 3))
+    expected = 0.5 * np.mean((real - 1) ** 2) + 0.5 * np.mean(fake**2)
+    assert "penalty" not in terms
+    assert float(loss) == pytest.approx(float(expected) + np.log(4), rel=1e-5)
+    g_loss, g_terms = stargan.generator_loss(
+        ctx, batch, jax.random.key(1), num_domains=4, cls_weight=0.0, rec_weight=0.0,
+        adversarial="least_squares",
+    )  # fmt: skip
+    assert float(g_loss) == pytest.approx(float(0.5 * np.mean((fake - 1) ** 2)), rel=1e-5)
+    assert float(g_terms["rec"]) == pytest.approx(1.0, rel=1e-5)  # G(G(x)) = x + 1
+
+
 def test_generator_loss_closed_form_classifies_fakes_as_their_targets():
     x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 1), minval=-1, maxval=1)
     batch = {"x": x, "domain": jnp.zeros((4,), jnp.int32)}
@@ -155,6 +178,7 @@ def test_translation_metrics_of_the_true_transforms_are_the_classifier_accuracy(
         ("game.g_width", 0, "game.g_width"),
         ("game.rec_weight", -1.0, "game.rec_weight"),
         ("game.norm", "batch", "game.norm"),
+        ("game.adversarial", "hinge", "game.adversarial"),
         ("train.batch_size", 30, "train.batch_size"),
     ],
 )

@@ -45,7 +45,13 @@ import optax
 from gan_jax import classifier, metrics, schema, steps
 from gan_jax.data import Dataset, digits_domains_arrays, domain_names, domain_transform
 from gan_jax.errors import ConfigError
-from gan_jax.losses import gradient_penalty, wasserstein_d_loss, wasserstein_g_loss
+from gan_jax.losses import (
+    gradient_penalty,
+    least_squares_d_loss,
+    least_squares_g_loss,
+    wasserstein_d_loss,
+    wasserstein_g_loss,
+)
 from gan_jax.models.translation import NORMS, ResnetGenerator, StarDiscriminator
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
@@ -64,7 +70,9 @@ DEFAULTS: dict = {
     "d_width": 16,  # channels of D's first layer (paper: 64)
     "d_layers": 2,  # stride-2 layers of D (paper: 6 at 128x128)
     "norm": "instance",  # G's norm: 'instance' (paper) or 'none'
+    "adversarial": "wasserstein_gp",  # L_adv: the paper's WGAN-GP, or CycleGAN's least squares
 }
+ADVERSARIAL = ("wasserstein_gp", "least_squares")
 DATASET = "digits_domains"
 
 
@@ -77,6 +85,8 @@ def check(config) -> None:
         schema.check_number(f"game.{key}", game[key], int, 1)
     if game.norm not in NORMS:
         raise ConfigError("game.norm", game.norm, str(list(NORMS)))
+    if game.adversarial not in ADVERSARIAL:
+        raise ConfigError("game.adversarial", game.adversarial, str(list(ADVERSARIAL)))
     if config.data.name != DATASET:
         raise ConfigError("data.name", config.data.name, f"{DATASET!r} with game.name='stargan'")
     if config.data.resolution % 2**game.d_layers or config.data.resolution % 4:
@@ -119,16 +129,24 @@ def critic_loss(
     num_domains: int,
     cls_weight: float,
     gp_weight: float,
+    adversarial: str = "wasserstein_gp",
 ) -> steps.LossOut:
-    """The ``d`` player's loss, -L_adv + lambda_cls L_cls^r (eq. 5) with WGAN-GP (eq. 8)."""
+    """The ``d`` player's loss, -L_adv + lambda_cls L_cls^r (eq. 5) with WGAN-GP (eq. 8), or
+    with ``adversarial='least_squares'`` the LSGAN critic loss on every patch score (no
+    penalty: CycleGAN's, section 4 of its paper)."""
     x, source = batch["x"], batch["domain"]
     target = _targets(ctx, key, x.shape[0], num_domains)
     fake = jax.lax.stop_gradient(ctx("g", with_domain(x, target, num_domains), train=True))
     real_src, real_cls = ctx("d", x, train=True)
     fake_src, _ = ctx("d", fake, train=True)
-    adv, terms = wasserstein_d_loss(src_score(real_src), src_score(fake_src))
-    critic = lambda y: src_score(ctx("d", y, train=False)[0])
-    gp, gp_terms = gradient_penalty(critic, x, fake, jax.random.fold_in(key, 2), weight=gp_weight)
+    if adversarial == "least_squares":
+        adv, terms = least_squares_d_loss(real_src, fake_src)
+        gp, gp_terms = jnp.zeros(()), {}
+    else:
+        adv, terms = wasserstein_d_loss(src_score(real_src), src_score(fake_src))
+        critic = lambda y: src_score(ctx("d", y, train=False)[0])
+        key_gp = jax.random.fold_in(key, 2)
+        gp, gp_terms = gradient_penalty(critic, x, fake, key_gp, weight=gp_weight)
     cls = domain_cross_entropy(real_cls, source)
     terms = {**terms, **gp_terms, "cls_real": cls}
     return adv + gp + cls_weight * cls, terms
@@ -142,13 +160,18 @@ def generator_loss(
     num_domains: int,
     cls_weight: float,
     rec_weight: float,
+    adversarial: str = "wasserstein_gp",
 ) -> steps.LossOut:
-    """The ``g`` player's loss, L_adv + lambda_cls L_cls^f + lambda_rec L_rec (eq. 6)."""
+    """The ``g`` player's loss, L_adv + lambda_cls L_cls^f + lambda_rec L_rec (eq. 6); L_adv is
+    -E[D_src] (WGAN) or 1/2 E[(D_src - 1)^2] per patch (``adversarial='least_squares'``)."""
     x, source = batch["x"], batch["domain"]
     target = _targets(ctx, key, x.shape[0], num_domains)
     fake = ctx("g", with_domain(x, target, num_domains), train=True)
     fake_src, fake_cls = ctx("d", fake, train=True)
-    adv, terms = wasserstein_g_loss(src_score(fake_src))
+    if adversarial == "least_squares":
+        adv, terms = least_squares_g_loss(fake_src)
+    else:
+        adv, terms = wasserstein_g_loss(src_score(fake_src))
     cls = domain_cross_entropy(fake_cls, target)
     rec = jnp.mean(jnp.abs(ctx("g", with_domain(fake, source, num_domains), train=True) - x))
     terms = {**terms, "cls_fake": cls, "rec": rec}
@@ -243,12 +266,14 @@ def build(config, dataset: Dataset) -> Game:
         num_domains=n,
         cls_weight=float(game.cls_weight),
         gp_weight=float(game.gp_weight),
+        adversarial=game.adversarial,
     )
     g_loss = functools.partial(
         generator_loss,
         num_domains=n,
         cls_weight=float(game.cls_weight),
         rec_weight=float(game.rec_weight),
+        adversarial=game.adversarial,
     )
 
     def generate(state: steps.State, inputs: dict) -> jax.Array:
