@@ -4,7 +4,7 @@ LAPGAN on the digits (Denton et al. 2015, arXiv 1506.05751; gan_jax/games/lapgan
 at 4x4 and conditional GANs of the Laplacian residuals at 8x8 and 16x16, each conditioned on the
 upsampled coarser image, all levels trained in one step on the real pyramids and sampled coarse
 to fine. Everything else is configs/nsgan.py's DCGAN setting (non-saturating objective, Adam 2e-4
-/ beta1 0.5, batch 64, model.width 32 for every level), at 2000 steps. experiments/lapgan_digits.py
+/ beta1 0.5, batch 64, model.width 32 for every level), at 2000 steps. experiments/pyramid_digits.py
 trains it beside configs/nsgan.py at the same budget. Preset `:base8`: two levels, 8 -> 16
 (game.base_resolution=8).
 """
