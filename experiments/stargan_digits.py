@@ -125,8 +125,10 @@ def main(argv):
     setting = (
         f"configs/stargan.py, seed {config.seed}, data.domains={config.data.domains!r}, "
         f"{steps} steps of batch {config.train.batch_size} ({config.train.batch_size // n} per "
-        f"domain), n_critic {config.train.d_steps}, lambda_cls {game.cls_weight}, lambda_rec "
-        f"{game.rec_weight}, lambda_gp {game.gp_weight}, G width {game.g_width} x "
+        f"domain), L_adv {game.adversarial}, n_critic {config.train.d_steps}, lambda_cls "
+        f"{game.cls_weight}, lambda_rec {game.rec_weight}"
+        + (f", lambda_gp {game.gp_weight}" if game.adversarial == "wasserstein_gp" else "")
+        + f", G width {game.g_width} x "
         f"{game.g_blocks} blocks, D width {game.d_width} x {game.d_layers} layers; "
         + ("resumed from the workdir's checkpoints" if resumed else f"trained in {train_s:.0f} s")
         + " (wall, shared CPU)"
@@ -141,7 +143,7 @@ def main(argv):
         "(gan_jax.classifier) after undoing the target's transform (thicken: as it is); FD on "
         "the classifier's 128 features against the target domain's real images.",
         "",
-        "| G | class preservation (mean of the 12 pairs) | FD (mean) | rec L1 |",
+        f"| G | class preservation (mean of the {n * (n - 1)} pairs) | FD (mean) | rec L1 |",
         "|---|---|---|---|",
     ]
     for name, m in rows.items():

@@ -58,7 +58,7 @@ from gan_jax.steps import Batch, Context, Game, Network, Player
 # The dataset kinds it trains on (data.DatasetEntry.kind).
 DATA_KINDS = ("multidomain",)
 # What the banner names in place of the objective, which this game does not read.
-OWN_LOSS = "StarGAN's WGAN-GP + domain losses (its own)"
+OWN_LOSS = "StarGAN's adversarial (game.adversarial) + domain losses (its own)"
 PAPER = "StarGAN, Choi et al. 2018, arXiv 1711.09020"
 RECIPE = "stargan"
 DEFAULTS: dict = {
