@@ -122,7 +122,9 @@ def train(gamma, seed, steps, every, data_path: pathlib.Path, out: pathlib.Path)
     np.savez(out, **saved)
 
 
-def evaluate(paths: list[pathlib.Path]) -> None:
+def evaluate(paths: list[pathlib.Path]) -> list[dict]:
+    """Prints (and returns) one row per saved step of every .npz: k_t, FD, precision, recall
+    and the classes with >= 3% of the samples."""
     sys.path.insert(0, str(REPO))
     from gan_jax import data, evaluation
 
@@ -130,15 +132,20 @@ def evaluate(paths: list[pathlib.Path]) -> None:
     evaluator = evaluation.feature_evaluator(embedding, SAMPLES)
     print("| run | step | k_t | FD | precision | recall | classes >= 3% |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    rows = []
     for path in paths:
         arrays = np.load(path)
         for step in sorted((s for s in arrays.files if s.isdigit()), key=int):
             r = evaluator(np.clip(arrays[step], -1.0, 1.0).astype(np.float32))
+            row = {"run": path.stem, "step": int(step), "k": float(arrays[f"k_{step}"])}
+            row.update({m: float(r[m]) for m in ("frechet_distance", "precision", "recall")})
+            row["classes"] = int(r["classes"])
+            rows.append(row)
             print(
-                f"| {path.stem} | {step} | {float(arrays[f'k_{step}']):.3f} | "
-                f"{r['frechet_distance']:.1f} | {r['precision']:.2f} | {r['recall']:.2f} | "
-                f"{int(r['classes'])} |"
+                f"| {row['run']} | {step} | {row['k']:.3f} | {row['frechet_distance']:.1f} | "
+                f"{row['precision']:.2f} | {row['recall']:.2f} | {row['classes']} |"
             )
+    return rows
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import leaves, load_config, tiny_run
 
-from gan_jax import checkpointing, runs, steps, train
+from gan_jax import checkpointing, data, runs, steps, train
 from gan_jax.errors import ConfigError
 from gan_jax.games import GAMES, began
 
@@ -216,3 +216,25 @@ def test_k_is_checkpointed_and_resume_is_bit_identical(tmp_path, capsys):
     assert float(resumed.aux["real_loss"]) == float(straight.aux["real_loss"])
     for x, y in zip(leaves(straight), leaves(resumed), strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_torch_check_scores_its_samples_with_the_trainers_evaluator(tmp_path, digits_classifier):
+    """experiments/began_torch_check.py: ``export`` writes the digits as NCHW for torch, and
+    ``evaluate`` scores saved samples (NHWC) by the trainer's evaluator: the real digits score
+    FD ~0 over all ten classes, one repeated digit a large FD and one class."""
+    from experiments import began_torch_check as check
+
+    check.export(tmp_path / "digits.npy")
+    nchw = np.load(tmp_path / "digits.npy")
+    real, _ = data.digits_arrays(16)
+    np.testing.assert_array_equal(nchw.transpose(0, 2, 3, 1), real)
+    np.savez(
+        tmp_path / "run.npz",
+        **{"500": real, "k_500": np.float32(0.1), "1000": np.repeat(real[:1], 1797, axis=0)},
+        k_1000=np.float32(0.0),
+    )
+    rows = check.evaluate([tmp_path / "run.npz"])
+    assert [r["step"] for r in rows] == [500, 1000]
+    assert rows[0]["frechet_distance"] < 1.0 and rows[0]["classes"] == 10
+    assert rows[0]["k"] == pytest.approx(0.1)
+    assert rows[1]["frechet_distance"] > 100.0 and rows[1]["classes"] == 1
