@@ -3,6 +3,8 @@ alone blurrier than L1 + cGAN?
 
     python experiments/pix2pix_digits.py [--domain_b=rot90] [--steps=600] [--workdir=runs]
     python experiments/pix2pix_digits.py --domain_a=occlude --domain_b=identity --seeds=0,1,2
+    python experiments/pix2pix_digits.py --data=mnist5k_paired --domain_a=occlude \
+        --domain_b=identity --seeds=0,1,2   # the same on the 32x32 MNIST digits
 
 Trains (each resumes from its workdir's checkpoints) at the same budget, ``--steps`` of batch
 32 on the same domain pair (``data.domain_a`` -> ``data.domain_b``), once per seed of
@@ -51,6 +53,13 @@ flags.DEFINE_string(
     "--domain_b=identity make the target ambiguous (CycleGAN is then not run: its unpaired data "
     "have no source transform).",
 )
+flags.DEFINE_enum(
+    "data",
+    "digits_paired",
+    ["digits_paired", "mnist5k_paired"],
+    "The paired dataset: the 16x16 digits, or the 32x32 MNIST digits (U-Net depth 5: down to "
+    "1x1, as at 16 px with depth 4; CycleGAN is then not run: its unpaired data are the digits).",
+)
 flags.DEFINE_integer("steps", 600, "Train steps of every run (batch 32).")
 flags.DEFINE_string("seeds", "0", "Comma-separated seeds; every method runs once per seed.")
 flags.DEFINE_string("workdir", "runs", "Parent of the run directories (resumed if present).")
@@ -61,17 +70,22 @@ KEYS = ("class_preservation", "l1", "psnr", "fd_target", "sharpness")
 DIGITS = {"class_preservation": 3, "l1": 3, "psnr": 1, "fd_target": 1, "sharpness": 2}
 
 
-def configs(domain_b: str, steps: int, seed: int, domain_a: str = "identity") -> dict:
+def configs(
+    domain_b: str, steps: int, seed: int, domain_a: str = "identity", dataset="digits_paired"
+) -> dict:
     out = {
         "pix2pix": pix2pix_recipe.get_config(),
         "L1 only": pix2pix_recipe.get_config("l1"),
     }
-    if domain_a == "identity":
+    if domain_a == "identity" and dataset == "digits_paired":
         out["CycleGAN"] = cyclegan_recipe.get_config()
     for c in out.values():
         c.data.domain_b, c.train.steps, c.seed = domain_b, steps, seed
     for name in ("pix2pix", "L1 only"):
         out[name].data.domain_a = domain_a
+        if dataset == "mnist5k_paired":
+            out[name].data.name, out[name].data.resolution = dataset, 32
+            out[name].game.g_depth = 5
     return out
 
 
@@ -94,15 +108,19 @@ def main(argv):
     seeds = [int(s) for s in FLAGS.seeds.split(",")]
     # The run names of one pair: the target's transform alone when the source is the digit.
     pair = domain_b if domain_a == "identity" else f"{domain_a}_to_{domain_b}"
+    base = data.PAIRED_SOURCES[FLAGS.data]
+    if base != "digits":
+        pair = f"{base}_{pair}"
+    resolution = 16 if base == "digits" else 32
     try:
-        _, test = data.digits_paired_arrays(16, domain_b, domain_a)
+        _, test = data.digits_paired_arrays(resolution, domain_b, domain_a, base)
     except GanJaxError as e:
         sys.exit(f"gan_jax: {e}")
     a, b, label = test
-    clf = classifier.digits_classifier(16)
+    clf = classifier.dataset_classifier(base, resolution)
     rows, seconds, pictures = [], {}, {}
     for seed in seeds:
-        for name, config in configs(domain_b, FLAGS.steps, seed, domain_a).items():
+        for name, config in configs(domain_b, FLAGS.steps, seed, domain_a, FLAGS.data).items():
             t0 = time.perf_counter()
             try:
                 state = train.train_and_evaluate(config, run_dir(name, pair, seed))
@@ -128,7 +146,8 @@ def main(argv):
     stem = f"pix2pix_{pair}"
     picture(out_dir / f"{stem}_translations.png", [a, b, *pictures.values()], label)
     setting = (
-        f"seeds {seeds}, data.domain_a={domain_a!r}, data.domain_b={domain_b!r}, "
+        f"seeds {seeds}, data.name={FLAGS.data!r} at {resolution} px, data.domain_a={domain_a!r}, "
+        f"data.domain_b={domain_b!r}, "
         f"{FLAGS.steps} steps of batch 32 for each method (pix2pix: configs/pix2pix.py, L1 "
         "only: configs/pix2pix.py:l1"
         + (", CycleGAN: configs/cyclegan.py" if "CycleGAN" in pictures else "")
@@ -137,12 +156,13 @@ def main(argv):
     )
     columns = [(k, k, DIGITS[k]) for k in KEYS]
     lines = [
-        f"# pix2pix vs L1 only on digits_paired ({domain_a} -> {domain_b})",
+        f"# pix2pix vs L1 only on {FLAGS.data} ({domain_a} -> {domain_b})",
         "",
         setting + ".",
         "",
-        "All 898 held-out test pairs (S(x), T(x)) of digits_paired (no method trained on them; "
-        "CycleGAN's domain B held their targets, unpaired). Class by the digits classifier "
+        f"All {len(a)} held-out test pairs (S(x), T(x)) of {FLAGS.data} (no method trained on "
+        "them; CycleGAN's domain B held their targets, unpaired). Class by the "
+        f"{base} classifier "
         "after undoing T; FD to the true targets in the classifier's features after undoing T; "
         "sharpness: Laplacian energy of the outputs over that of the true targets. Mean +- s.e. "
         "over the seeds; 'identity map' outputs the source itself.",

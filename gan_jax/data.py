@@ -434,7 +434,13 @@ def _check_unpaired(config) -> None:
 
 
 def _check_paired(config) -> None:
-    _check_unpaired_batch(config)
+    half = EMBEDDED_SIZES[PAIRED_SOURCES[config.data.name]] // 2
+    if config.train.batch_size > half:
+        raise ConfigError(
+            "train.batch_size",
+            config.train.batch_size,
+            f"<= {half} ({config.data.name} draws each batch's pairs without replacement)",
+        )
     for key in ("domain_a", "domain_b"):
         _check_block_transform(config, key, (config.data[key],))
 
@@ -472,16 +478,25 @@ def digits_unpaired(resolution: int = 16, domain_b: str = "invert") -> Dataset:
     return Dataset("digits_unpaired", a_np.shape[1:], sample, 10)
 
 
+# The paired datasets and the embedded image set each draws its pairs from.
+PAIRED_SOURCES = {"digits_paired": "digits", "mnist5k_paired": "mnist5k"}
+
+
 def digits_paired_arrays(
-    resolution: int = 16, domain_b: str = "invert", domain_a: str = "identity"
+    resolution: int = 16,
+    domain_b: str = "invert",
+    domain_a: str = "identity",
+    base: str = "digits",
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """((a, b, label) train, (a, b, label) test) of ``digits_paired``: a = S(x) and b = T(x) of
-    the same digit x, for S = ``domain_a`` (default 'identity') and T = ``domain_b``
-    (``domain_transform``); train = digits_unpaired's A half, test = the other half."""
+    """((a, b, label) train, (a, b, label) test) of ``digits_paired`` (``base`` 'digits') or
+    ``mnist5k_paired`` ('mnist5k'): a = S(x) and b = T(x) of the same image x, for S =
+    ``domain_a`` (default 'identity') and T = ``domain_b`` (``domain_transform``); the images are
+    split in halves by a fixed permutation (seed ``DOMAIN_SPLIT_SEED``; for the digits,
+    digits_unpaired's A half), train the first, test the other."""
     for key, name in (("data.domain_a", domain_a), ("data.domain_b", domain_b)):
         if name != "identity" and name not in DOMAIN_TRANSFORMS:
             raise ConfigError(key, name, str(["identity", *sorted(DOMAIN_TRANSFORMS)]))
-    images, labels = digits_arrays(resolution)
+    images, labels = EMBEDDED_IMAGES[base](resolution)
     perm = np.random.default_rng(DOMAIN_SPLIT_SEED).permutation(len(images))
     half = (len(images) + 1) // 2
     source, target = domain_transform(domain_a)[0], domain_transform(domain_b)[0]
@@ -498,10 +513,10 @@ def digits_paired_arrays(
 
 
 def digits_paired(
-    resolution: int = 16, domain_b: str = "invert", domain_a: str = "identity"
+    resolution: int = 16, domain_b: str = "invert", domain_a: str = "identity", base="digits"
 ) -> Dataset:
     """Paired domains: batches of training pairs (S(x), T(x)) with x's label."""
-    (a_np, b_np, label_np), _ = digits_paired_arrays(resolution, domain_b, domain_a)
+    (a_np, b_np, label_np), _ = digits_paired_arrays(resolution, domain_b, domain_a, base)
 
     def sample(key: jax.Array, batch_size: int) -> Batch:
         idx = jax.random.choice(key, a_np.shape[0], (batch_size,), replace=False)
@@ -511,7 +526,7 @@ def digits_paired(
             "label": jnp.asarray(label_np)[idx],
         }
 
-    return Dataset("digits_paired", a_np.shape[1:], sample, 10)
+    return Dataset(f"{base}_paired", a_np.shape[1:], sample, 10)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -668,6 +683,10 @@ def _check_digits_batch(config) -> None:
         )
 
 
+def _paired_from_block(cfg: Mapping[str, Any], base: str) -> Dataset:
+    return digits_paired(cfg["resolution"], cfg["domain_b"], cfg["domain_a"], base)
+
+
 # data.name -> its entry; 'tfds:<name>' and 'folder:<path>' are HOST_DATASET.
 DATASETS: dict[str, DatasetEntry] = {
     "ring8": DatasetEntry(
@@ -701,12 +720,15 @@ DATASETS: dict[str, DatasetEntry] = {
         "domains",
         check=_check_unpaired,
     ),
-    "digits_paired": DatasetEntry(
-        lambda cfg: digits_paired(cfg["resolution"], cfg["domain_b"], cfg["domain_a"]),
-        {"resolution": _RESOLUTION, "domain_a": _PAIRED_DOMAIN_A, "domain_b": _PAIRED_DOMAIN_B},
-        "paired",
-        check=_check_paired,
-    ),
+    **{
+        name: DatasetEntry(
+            functools.partial(_paired_from_block, base=base),
+            {"resolution": _RESOLUTION, "domain_a": _PAIRED_DOMAIN_A, "domain_b": _PAIRED_DOMAIN_B},
+            "paired",
+            check=_check_paired,
+        )
+        for name, base in PAIRED_SOURCES.items()
+    },
     "digits_domains": DatasetEntry(
         lambda cfg: digits_domains(cfg["resolution"], cfg["domains"]),
         {"resolution": _RESOLUTION, "domains": _DOMAINS},

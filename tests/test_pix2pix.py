@@ -100,6 +100,31 @@ def test_digits_paired_lossy_sources(domain_a):
     np.testing.assert_array_equal(np.asarray(batch["a"]), a[rows])
 
 
+def test_mnist5k_paired_are_the_same_pairs_of_the_mnist_digits():
+    """data.name='mnist5k_paired': pairs (S(x), T(x)) of the 32x32 MNIST digits, split in two
+    halves of 2500 (train, test), the batch check by that size."""
+    train, test = data.digits_paired_arrays(32, "identity", "occlude", "mnist5k")
+    (a, b, label), (ta, tb, _) = train, test
+    images, labels = data.mnist5k_arrays(32)
+    assert a.shape == ta.shape == (2500, 32, 32, 1)
+    assert (a[:, 16:] == -1.0).all() and (ta[:, 16:] == -1.0).all()
+    np.testing.assert_array_equal(a[:, :16], b[:, :16])
+    index = {x.tobytes(): i for i, x in enumerate(images)}
+    rows = [index[x.tobytes()] for x in b]
+    np.testing.assert_array_equal(labels[rows], label)
+    test_rows = {index[x.tobytes()] for x in tb}
+    assert not test_rows & set(rows) and len(test_rows | set(rows)) == 5000
+    dataset = data.get_dataset(
+        {"name": "mnist5k_paired", "resolution": 32, "domain_a": "occlude", "domain_b": "identity"}
+    )
+    assert dataset.name == "mnist5k_paired" and dataset.shape == (32, 32, 1)
+    batch = dataset.sample(jax.random.key(0), 16)
+    np.testing.assert_array_equal(np.asarray(batch["a"])[:, 16:], -1.0)
+    cfg = tiny_config(**{"data.name": "mnist5k_paired", "train.batch_size": 2501})
+    with pytest.raises(ConfigError, match="train.batch_size.*2500"):
+        data.check(cfg)
+
+
 # ---------------------------------------------------------------------------------------------
 # Losses on constructed inputs.
 

@@ -4,8 +4,9 @@ Networks: a U-Net generator ``g`` (``models.translation.UnetGenerator``: skip co
 mirrored layers, optional dropout noise) trained by ``optim.g``, and a conditional PatchGAN
 critic ``d`` (``models.translation.PatchDiscriminator``) of (input, output) pairs, the two images
 concatenated along the channels, trained by ``optim.d``. Data: ``data.name='digits_paired'``
-(``gan_jax.data``), batches ``{'a', 'b', 'label'}`` with b = T(x) the true target of a = S(x)
-(S = ``data.domain_a``, 'identity' by default; a lossy S makes the target ambiguous).
+or ``'mnist5k_paired'`` (the same pairs of the 32x32 MNIST digits; ``gan_jax.data``), batches
+``{'a', 'b', 'label'}`` with b = T(x) the true target of a = S(x) (S = ``data.domain_a``,
+'identity' by default; a lossy S makes the target ambiguous).
 
 Players, every train step, in the reference code's order (``optimize_parameters``: D, then G;
 the list below is by role):
@@ -23,11 +24,12 @@ Noise: with ``game.dropout`` > 0 the generator's first decoder layers drop units
 from the player's update key; evaluation runs without dropout.
 
 Evaluation: ``generate`` translates domain-A images (``eval_inputs``: a fixed draw of the test
-inputs); ``headline`` measures, on all 898 held-out test pairs (``paired_metrics``): the fraction
-of G(a) that the digits classifier, after T is undone, assigns a's class; L1 and PSNR against the
-true target T(a); the Frechet distance of the translations to the true targets in the target
-domain (the classifier's features after undoing T, a bijection); and a sharpness ratio
-(``metrics.laplacian_energy`` of G(a) over that of T(a): blur < 1).
+inputs); ``headline`` measures, on all held-out test pairs (898 digits, 2500 MNIST digits;
+``paired_metrics``): the fraction of G(a) that the dataset's classifier, after T is undone,
+assigns a's class; L1 and PSNR against the true target T(a); the Frechet distance of the
+translations to the true targets in the target domain (the classifier's features after undoing
+T, a bijection); and a sharpness ratio (``metrics.laplacian_energy`` of G(a) over that of T(a):
+blur < 1).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gan_jax import classifier, metrics, schema, steps
-from gan_jax.data import Dataset, digits_paired_arrays, domain_transform
+from gan_jax.data import PAIRED_SOURCES, Dataset, digits_paired_arrays, domain_transform
 from gan_jax.errors import ConfigError
 from gan_jax.games.cyclegan import draw_images
 from gan_jax.losses import bce_d_loss, non_saturating_g_loss
@@ -60,7 +62,6 @@ DEFAULTS: dict = {
     "d_layers": 2,  # stride-2 layers of D (the patch map is 1 / 2^d_layers of the image)
     "norm": "instance",  # 'instance' or 'none' (paper: BatchNorm at batch 1, i.e. instance)
 }
-DATASET = "digits_paired"
 
 
 def check(config) -> None:
@@ -77,8 +78,10 @@ def check(config) -> None:
         raise ConfigError("objective.name", config.objective.name, "'non_saturating' (pix2pix)")
     if config.objective.get("penalty", "none") != "none":
         raise ConfigError("objective.penalty", config.objective.penalty, "'none' with pix2pix")
-    if config.data.name != DATASET:
-        raise ConfigError("data.name", config.data.name, f"{DATASET!r} with game.name='pix2pix'")
+    if config.data.name not in PAIRED_SOURCES:
+        raise ConfigError(
+            "data.name", config.data.name, f"one of {sorted(PAIRED_SOURCES)} with pix2pix"
+        )
     side = 2 ** max(game.g_depth, game.d_layers)
     if config.data.resolution % side:
         raise ConfigError(
@@ -168,7 +171,8 @@ def paired_metrics(
 def build(config, dataset: Dataset) -> Game:
     game = config.game
     resolution, domain_b = config.data.resolution, config.data.domain_b
-    _, test = digits_paired_arrays(resolution, domain_b, config.data.domain_a)
+    base = PAIRED_SOURCES[config.data.name]
+    _, test = digits_paired_arrays(resolution, domain_b, config.data.domain_a, base)
     example = jnp.zeros((2, *dataset.shape))
     gen = UnetGenerator(game.g_width, game.g_depth, game.norm, float(game.dropout))
     critic = PatchDiscriminator(game.d_width, game.d_layers, game.norm)
@@ -187,7 +191,8 @@ def build(config, dataset: Dataset) -> Game:
         return {"a": draw_images(key, test[0], n)}
 
     def headline(run, state: steps.State) -> dict[str, float]:
-        clf = classifier.digits_classifier(resolution, run.config.eval.get("cache_dir") or None)
+        cache = run.config.eval.get("cache_dir") or None
+        clf = classifier.dataset_classifier(base, resolution, cache)
         fake_b = jax.device_get(translate(state, jnp.asarray(test[0])))
         return paired_metrics(fake_b, test, clf, domain_b)
 
