@@ -513,7 +513,7 @@ def digits_paired_arrays(
 
 
 def digits_paired(
-    resolution: int = 16, domain_b: str = "invert", domain_a: str = "identity", base="digits"
+    resolution: int = 16, domain_b: str = "invert", domain_a: str = "identity", base: str = "digits"
 ) -> Dataset:
     """Paired domains: batches of training pairs (S(x), T(x)) with x's label."""
     (a_np, b_np, label_np), _ = digits_paired_arrays(resolution, domain_b, domain_a, base)
@@ -683,6 +683,13 @@ def _check_digits_batch(config) -> None:
         )
 
 
+_PAIRED_KEYS = {
+    "resolution": _RESOLUTION,
+    "domain_a": _PAIRED_DOMAIN_A,
+    "domain_b": _PAIRED_DOMAIN_B,
+}
+
+
 def _paired_from_block(cfg: Mapping[str, Any], base: str) -> Dataset:
     return digits_paired(cfg["resolution"], cfg["domain_b"], cfg["domain_a"], base)
 
@@ -720,15 +727,12 @@ DATASETS: dict[str, DatasetEntry] = {
         "domains",
         check=_check_unpaired,
     ),
-    **{
-        name: DatasetEntry(
-            functools.partial(_paired_from_block, base=base),
-            {"resolution": _RESOLUTION, "domain_a": _PAIRED_DOMAIN_A, "domain_b": _PAIRED_DOMAIN_B},
-            "paired",
-            check=_check_paired,
-        )
-        for name, base in PAIRED_SOURCES.items()
-    },
+    "digits_paired": DatasetEntry(
+        lambda cfg: _paired_from_block(cfg, "digits"), _PAIRED_KEYS, "paired", check=_check_paired
+    ),
+    "mnist5k_paired": DatasetEntry(
+        lambda cfg: _paired_from_block(cfg, "mnist5k"), _PAIRED_KEYS, "paired", check=_check_paired
+    ),
     "digits_domains": DatasetEntry(
         lambda cfg: digits_domains(cfg["resolution"], cfg["domains"]),
         {"resolution": _RESOLUTION, "domains": _DOMAINS},
