@@ -2,6 +2,7 @@
 
     python experiments/aux_critics_digits.py [--arms=nsgan,cgan,acgan,ssgan,s3gan]
         [--steps=2000] [--seeds=0,1] [--workdir=runs/aux_critics]
+        [--previous=results/earlier.json,...] [--name=aux_critics_digits]
 
 Trains every arm's recipe (``configs/<arm>.py``) for the same number of steps and seeds
 (workdir/<arm>/seed_<s>, resumed if it holds a checkpoint; one evaluation, at the end) and
@@ -18,7 +19,9 @@ measures, at that matched budget:
 The claims: AC-GAN's samples are recognisably of the requested class (Odena et al. 2017);
 self-supervision lowers the unconditional GAN's FD (Chen et al. 2019); S3GAN with 10% of the
 labels reaches the fully conditional GAN's FD (Lucic et al. 2019). Writes
-experiments/results/aux_critics_digits.md (the table) and .json (every figure).
+experiments/results/<name>.md (the table, then each arm's FD minus the first arm's, paired by
+seed, with the paired t test) and .json (every figure). ``--previous`` adds the runs of
+earlier JSONs (same steps) and skips training those (arm, seed) again.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ sys.path.insert(0, str(REPO))
 import jax  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from experiments.study_runs import arm_table  # noqa: E402
+from experiments.study_runs import arm_table, paired  # noqa: E402
 from gan_jax import train  # noqa: E402
 from gan_jax.errors import GanJaxError  # noqa: E402
 from gan_jax.games import acgan, s3gan, ssgan  # noqa: E402
@@ -49,6 +52,13 @@ flags.DEFINE_list("seeds", ["0", "1"], "Seeds to train.")
 flags.DEFINE_integer("per_class", 200, "Samples per class for the class measures.")
 flags.DEFINE_string("workdir", "runs/aux_critics", "Run directories: <workdir>/<arm>/seed_<s>.")
 flags.DEFINE_string("results", str(REPO / "experiments/results"), "Where the outputs go.")
+flags.DEFINE_list(
+    "previous",
+    [],
+    "JSON files an earlier run of this script wrote (the same --steps): their runs join the "
+    "table, so more seeds can be added without training the old ones again.",
+)
+flags.DEFINE_string("name", "aux_critics_digits", "Stem of the .md / .json files written.")
 FLAGS = flags.FLAGS
 
 CONDITIONAL = ("cgan", "acgan", "s3gan")
@@ -123,8 +133,16 @@ def main(argv):
     results = pathlib.Path(FLAGS.results)
     results.mkdir(parents=True, exist_ok=True)
     rows = []
+    for path in FLAGS.previous:
+        old = json.loads(pathlib.Path(path).read_text())
+        if old["steps"] != FLAGS.steps:
+            sys.exit(f"gan_jax: --previous {path}: steps {old['steps']}, not --steps={FLAGS.steps}")
+        rows += [r for r in old["runs"] if r["arm"] in FLAGS.arms]
+    done = {(r["arm"], r["seed"]) for r in rows}
     for arm in FLAGS.arms:
         for seed in [int(s) for s in FLAGS.seeds]:
+            if (arm, seed) in done:
+                continue
             config = arm_config(arm, FLAGS.steps, seed)
             try:
                 row = measure(arm, config, pathlib.Path(FLAGS.workdir) / arm / f"seed_{seed}")
@@ -137,7 +155,9 @@ def main(argv):
         "## Critics with auxiliary heads on the 16x16 digits (AC-GAN, SSGAN, S3GAN)",
         "",
         f"Command: `python experiments/aux_critics_digits.py --arms={','.join(FLAGS.arms)} "
-        f"--steps={FLAGS.steps} --seeds={','.join(FLAGS.seeds)}`. Machine: {platform.machine()}, "
+        f"--steps={FLAGS.steps} --seeds={','.join(FLAGS.seeds)}"
+        + "".join(f" --previous={pathlib.Path(p).name}" for p in FLAGS.previous)
+        + f"`. Machine: {platform.machine()}, "
         f"{len(jax.devices())} {jax.default_backend()} device(s), jax {jax.__version__}; 2 cores "
         "shared with other jobs. Every arm is its recipe (`configs/<arm>.py`: DCGAN width 32, "
         "batch 64, non-saturating, Adam 2e-4 / beta1 0.5; the conditional arms with an EMA of G, "
@@ -157,11 +177,17 @@ def main(argv):
         *table(rows),
         "",
     ]
-    (results / "aux_critics_digits.md").write_text("\n".join(lines))
-    (results / "aux_critics_digits.json").write_text(
+    comparisons = [
+        paired(rows, FLAGS.arms[0], arm, key)
+        for arm in FLAGS.arms[1:]
+        for key in ("frechet_distance", "kid")
+    ]
+    lines += [f"- {c}" for c in comparisons if c] + [""] * any(comparisons)
+    (results / f"{FLAGS.name}.md").write_text("\n".join(lines))
+    (results / f"{FLAGS.name}.json").write_text(
         json.dumps({"steps": FLAGS.steps, "runs": rows}, indent=2) + "\n"
     )
-    print(f"wrote {results / 'aux_critics_digits.md'} and aux_critics_digits.json")
+    print(f"wrote {results / FLAGS.name}.md and {FLAGS.name}.json")
 
 
 if __name__ == "__main__":

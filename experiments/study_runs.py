@@ -1,6 +1,7 @@
 """The study scripts' shared pieces: a run trained or loaded from its workdir, the held-out
 digits they reconstruct, a picture of rows of digits (bigan_digits.py, vaegan_digits.py,
-cogan_digits.py), and the mean +- standard error cells and per-arm tables of the seed studies."""
+cogan_digits.py), and the mean +- standard error cells, per-arm tables and paired seed
+comparisons of the seed studies."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pathlib
 
 import numpy as np
 from PIL import Image
+from scipy import stats
 
 from gan_jax import classifier, data, plotting, runs, train
 
@@ -63,3 +65,21 @@ def arm_table(rows: list[dict], arms, columns) -> list[str]:
         seeds = ",".join(str(r["seed"]) for r in mine)
         lines.append(f"| `{arm}` | {seeds} | " + " | ".join(cells) + " |")
     return lines
+
+
+def paired(rows: list[dict], base: str, arm: str, key: str = "frechet_distance") -> str | None:
+    """``arm`` minus ``base`` on ``key``, seed by seed over the seeds both have: mean +- s.e.,
+    the paired t statistic and its two-sided p (scipy's t distribution); None under 2 seeds."""
+    by = {(r["arm"], r["seed"]): r[key] for r in rows}
+    seeds = sorted(s for a, s in by if a == arm and (base, s) in by)
+    if len(seeds) < 2:
+        return None
+    d = np.array([by[(arm, s)] - by[(base, s)] for s in seeds])
+    se = d.std(ddof=1) / np.sqrt(len(d))
+    t = d.mean() / se
+    p = 2 * stats.t.sf(abs(t), len(d) - 1)
+    lower = int(np.sum(d < 0))
+    return (
+        f"`{arm}` - `{base}`, {key}, paired over {len(d)} seeds: {d.mean():+.2f} +- {se:.2f} "
+        f"(t = {t:.2f}, {len(d) - 1} d.f., two-sided p = {p:.3f}); lower on {lower} of {len(d)}."
+    )

@@ -86,6 +86,25 @@ def test_mean_and_standard_error():
     assert mc.mean_se([7]) == (7.0, 0.0)
 
 
+def test_paired_seed_comparison_matches_a_hand_computed_t_test():
+    from scipy import stats
+
+    from experiments.study_runs import paired
+
+    base = [20.0, 27.5, 19.3, 18.6, 16.9]
+    arm = [17.3, 22.9, 18.5, 19.4, 15.8]
+    rows = [{"arm": "a", "seed": s, "frechet_distance": v} for s, v in enumerate(base)]
+    rows += [{"arm": "b", "seed": s, "frechet_distance": v} for s, v in enumerate(arm)]
+    rows.append({"arm": "b", "seed": 9, "frechet_distance": 0.0})  # no partner: left out
+    d = np.subtract(arm, base)
+    t, p = stats.ttest_rel(arm, base)
+    line = paired(rows, "a", "b")
+    assert f"{d.mean():+.2f} +- {d.std(ddof=1) / 5**0.5:.2f}" in line
+    assert f"t = {t:.2f}, 4 d.f., two-sided p = {p:.3f}" in line
+    assert "lower on 4 of 5" in line
+    assert paired(rows[:1] + rows[5:6], "a", "b") is None  # one shared seed: no test
+
+
 def test_seed_runs_are_ordinary_run_directories(table):
     root, results = table
     r = next(r for r in results if r["dataset"] == "grid25")
