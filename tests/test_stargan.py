@@ -124,7 +124,7 @@ def test_generator_loss_closed_form_classifies_fakes_as_their_targets():
     x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 1), minval=-1, maxval=1)
     batch = {"x": x, "domain": jnp.zeros((4,), jnp.int32)}
     key = jax.random.key(3)
-    target = stargan._targets(StubContext({}), key, 4, 4)
+    target = stargan.draw_targets(StubContext({}), key, batch["domain"], 4)
 
     # G writes its target into the image's first pixel, D_cls reads it back with confidence.
     def generator(xd):
@@ -147,6 +147,18 @@ def test_generator_loss_closed_form_classifies_fakes_as_their_targets():
         -float(jnp.mean(K * fake.sum((1, 2, 3)))), rel=1e-5
     )
     assert float(loss) == pytest.approx(float(terms["fake"]) + 10 * rec, rel=1e-4, abs=1e-5)
+
+
+def test_targets_other_never_draws_the_source_and_reaches_every_other_domain():
+    source = jnp.tile(jnp.arange(3, dtype=jnp.int32), 400)
+    ctx, key = StubContext({}), jax.random.key(5)
+    other = np.asarray(stargan.draw_targets(ctx, key, source, 3, "other"))
+    assert not np.any(other == np.asarray(source))
+    for s in range(3):  # each of the two others about half the time
+        counts = np.bincount(other[np.asarray(source) == s], minlength=3)
+        assert counts[s] == 0 and min(np.delete(counts, s)) > 160
+    anyd = np.asarray(stargan.draw_targets(ctx, key, source, 3, "any"))
+    assert 300 < np.sum(anyd == np.asarray(source)) < 500  # 'any': a third are the source
 
 
 def test_translation_metrics_of_the_true_transforms_are_the_classifier_accuracy(
@@ -179,6 +191,7 @@ def test_translation_metrics_of_the_true_transforms_are_the_classifier_accuracy(
         ("game.rec_weight", -1.0, "game.rec_weight"),
         ("game.norm", "batch", "game.norm"),
         ("game.adversarial", "hinge", "game.adversarial"),
+        ("game.targets", "same", "game.targets"),
         ("train.batch_size", 30, "train.batch_size"),
     ],
 )

@@ -21,8 +21,12 @@ Players, every train step:
   -E[D_src(G(x, c))], the cross-entropy of D_cls(G(x, c)) against the target c (eq. 4) and the
   reconstruction E|x - G(G(x, c), c')|_1 (eq. 4, the cycle back to the source domain c').
 
-Targets c are drawn uniformly over the N domains for every image (the reference code permutes
-the batch's labels; a draw can equal the source domain, as there). The paper's weights:
+Targets c are drawn uniformly over the N domains for every image (``game.targets='any'``; the
+reference code permutes the batch's labels, and a draw can equal the source domain, as there),
+or uniformly over the N - 1 others (``'other'``). With few domains the difference matters: at
+N = 2 half of the 'any' draws are copies G(x, c') of a real image that the critic is told to
+call fake, where on the paper's CelebA (five attributes, a permuted batch) few are. The paper's
+weights:
 lambda_cls = 1, lambda_rec = 10, lambda_gp = 10 (``game.*``).
 
 Evaluation: ``generate`` translates a fixed draw of domain-0 images into the domains 0..N-1 in
@@ -71,8 +75,10 @@ DEFAULTS: dict = {
     "d_layers": 2,  # stride-2 layers of D (paper: 6 at 128x128)
     "norm": "instance",  # G's norm: 'instance' (paper) or 'none'
     "adversarial": "wasserstein_gp",  # L_adv: the paper's WGAN-GP, or CycleGAN's least squares
+    "targets": "any",  # target domains: uniform over all N ('any') or over the N - 1 others
 }
 ADVERSARIAL = ("wasserstein_gp", "least_squares")
+TARGETS = ("any", "other")
 DATASET = "digits_domains"
 
 
@@ -87,6 +93,8 @@ def check(config) -> None:
         raise ConfigError("game.norm", game.norm, str(list(NORMS)))
     if game.adversarial not in ADVERSARIAL:
         raise ConfigError("game.adversarial", game.adversarial, str(list(ADVERSARIAL)))
+    if game.targets not in TARGETS:
+        raise ConfigError("game.targets", game.targets, str(list(TARGETS)))
     if config.data.name != DATASET:
         raise ConfigError("data.name", config.data.name, f"{DATASET!r} with game.name='stargan'")
     if config.data.resolution % 2**game.d_layers or config.data.resolution % 4:
@@ -117,8 +125,15 @@ def src_score(src: jax.Array) -> jax.Array:
     return jnp.mean(src, axis=(1, 2, 3))
 
 
-def _targets(ctx: Context, key: jax.Array, n: int, num_domains: int) -> jax.Array:
-    return ctx.randint(jax.random.fold_in(key, 1), (n,), num_domains)
+def draw_targets(
+    ctx: Context, key: jax.Array, source: jax.Array, num_domains: int, targets: str = "any"
+) -> jax.Array:
+    """Each image's target domain: uniform over the ``num_domains`` (``targets='any'``) or over
+    the ones other than its ``source`` (``'other'``: source + U{1 .. N - 1} mod N)."""
+    key = jax.random.fold_in(key, 1)
+    if targets == "other":
+        return (source + 1 + ctx.randint(key, source.shape, num_domains - 1)) % num_domains
+    return ctx.randint(key, source.shape, num_domains)
 
 
 def critic_loss(
@@ -130,12 +145,13 @@ def critic_loss(
     cls_weight: float,
     gp_weight: float,
     adversarial: str = "wasserstein_gp",
+    targets: str = "any",
 ) -> steps.LossOut:
     """The ``d`` player's loss, -L_adv + lambda_cls L_cls^r (eq. 5) with WGAN-GP (eq. 8), or
     with ``adversarial='least_squares'`` the LSGAN critic loss on every patch score (no
     penalty: CycleGAN's, section 4 of its paper)."""
     x, source = batch["x"], batch["domain"]
-    target = _targets(ctx, key, x.shape[0], num_domains)
+    target = draw_targets(ctx, key, source, num_domains, targets)
     fake = jax.lax.stop_gradient(ctx("g", with_domain(x, target, num_domains), train=True))
     real_src, real_cls = ctx("d", x, train=True)
     fake_src, _ = ctx("d", fake, train=True)
@@ -161,11 +177,12 @@ def generator_loss(
     cls_weight: float,
     rec_weight: float,
     adversarial: str = "wasserstein_gp",
+    targets: str = "any",
 ) -> steps.LossOut:
     """The ``g`` player's loss, L_adv + lambda_cls L_cls^f + lambda_rec L_rec (eq. 6); L_adv is
     -E[D_src] (WGAN) or 1/2 E[(D_src - 1)^2] per patch (``adversarial='least_squares'``)."""
     x, source = batch["x"], batch["domain"]
-    target = _targets(ctx, key, x.shape[0], num_domains)
+    target = draw_targets(ctx, key, source, num_domains, targets)
     fake = ctx("g", with_domain(x, target, num_domains), train=True)
     fake_src, fake_cls = ctx("d", fake, train=True)
     if adversarial == "least_squares":
@@ -267,6 +284,7 @@ def build(config, dataset: Dataset) -> Game:
         cls_weight=float(game.cls_weight),
         gp_weight=float(game.gp_weight),
         adversarial=game.adversarial,
+        targets=game.targets,
     )
     g_loss = functools.partial(
         generator_loss,
@@ -274,6 +292,7 @@ def build(config, dataset: Dataset) -> Game:
         cls_weight=float(game.cls_weight),
         rec_weight=float(game.rec_weight),
         adversarial=game.adversarial,
+        targets=game.targets,
     )
 
     def generate(state: steps.State, inputs: dict) -> jax.Array:
