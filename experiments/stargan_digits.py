@@ -129,7 +129,8 @@ def main(argv):
         f"{game.cls_weight}, lambda_rec {game.rec_weight}"
         + (f", lambda_gp {game.gp_weight}" if game.adversarial == "wasserstein_gp" else "")
         + f", G width {game.g_width} x "
-        f"{game.g_blocks} blocks, D width {game.d_width} x {game.d_layers} layers; "
+        f"{game.g_blocks} blocks, D width {game.d_width} x {game.d_layers} layers, targets "
+        f"{game.targets!r}, Adam lr {config.optim.g.lr:g} (G) / {config.optim.d.lr:g} (D); "
         + ("resumed from the workdir's checkpoints" if resumed else f"trained in {train_s:.0f} s")
         + " (wall, shared CPU)"
     )
