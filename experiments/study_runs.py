@@ -69,15 +69,15 @@ def arm_table(rows: list[dict], arms, columns) -> list[str]:
 
 def paired(rows: list[dict], base: str, arm: str, key: str = "frechet_distance") -> str | None:
     """``arm`` minus ``base`` on ``key``, seed by seed over the seeds both have: mean +- s.e.,
-    the paired t statistic and its two-sided p (scipy's t distribution); None under 2 seeds."""
+    the paired t statistic and its two-sided p (scipy's ttest_rel); None under 2 seeds."""
     by = {(r["arm"], r["seed"]): r[key] for r in rows}
     seeds = sorted(s for a, s in by if a == arm and (base, s) in by)
     if len(seeds) < 2:
         return None
-    d = np.array([by[(arm, s)] - by[(base, s)] for s in seeds])
+    a, b = np.array([by[(arm, s)] for s in seeds]), np.array([by[(base, s)] for s in seeds])
+    d = a - b
     se = d.std(ddof=1) / np.sqrt(len(d))
-    t = d.mean() / se
-    p = 2 * stats.t.sf(abs(t), len(d) - 1)
+    t, p = stats.ttest_rel(a, b)
     lower = int(np.sum(d < 0))
     return (
         f"`{arm}` - `{base}`, {key}, paired over {len(d)} seeds: {d.mean():+.2f} +- {se:.2f} "
