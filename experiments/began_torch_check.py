@@ -5,6 +5,9 @@
         --data=runs/began_torch/digits.npy --out=runs/began_torch/g0.75_s0.npz        # torch
     python experiments/began_torch_check.py evaluate runs/began_torch/*.npz            # gan_jax
 
+``--dataset=mnist5k`` (export and evaluate) uses the 5000 MNIST digits at 32x32 instead,
+PyTorch-GAN's own BEGAN setting; the networks follow the side of the exported array.
+
 configs/began.py collapses on the digits (experiments/README.md, "EBGAN and BEGAN"). This trains
 BEGAN outside gan_jax, in eager PyTorch on the CPU, with the small BEGAN of the widely used
 PyTorch-GAN collection's shape (written here from its description, not copied): G projects z
@@ -33,11 +36,16 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 Z_DIM, STEPS, BATCH, EVERY, SAMPLES = 62, 3500, 64, 500, 2500
 
 
-def export(out: pathlib.Path) -> None:
+# --dataset: the embedded set and the side its images are trained at (the digits at 16x16, as
+# configs/began.py; the 5000 MNIST digits at 32x32, PyTorch-GAN's own BEGAN setting).
+DATASETS = {"digits": 16, "mnist5k": 32}
+
+
+def export(out: pathlib.Path, dataset: str = "digits") -> None:
     sys.path.insert(0, str(REPO))
     from gan_jax import data
 
-    images, _ = data.digits_arrays(16)
+    images, _ = data.EMBEDDED_IMAGES[dataset](DATASETS[dataset])
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, images.transpose(0, 3, 1, 2))  # NCHW for torch
 
@@ -49,6 +57,7 @@ def train(gamma, seed, steps, every, data_path: pathlib.Path, out: pathlib.Path)
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     x_all = torch.tensor(np.load(data_path))
+    side = x_all.shape[-1]  # 16 or 32: G starts at side / 4, the critic's code is at side / 2
 
     def init(m):
         if isinstance(m, nn.Conv2d):
@@ -65,11 +74,11 @@ def train(gamma, seed, steps, every, data_path: pathlib.Path, out: pathlib.Path)
             nn.LeakyReLU(0.2),
         ]
 
-    g_project = nn.Linear(Z_DIM, 128 * 4 * 4)
+    g_project = nn.Linear(Z_DIM, 128 * (side // 4) ** 2)
     g_body = nn.Sequential(
         nn.BatchNorm2d(128), *up_block(128, 128), *up_block(128, 64), nn.Conv2d(64, 1, 3, 1, 1)
     )
-    dim = 64 * 8 * 8
+    dim = 64 * (side // 2) ** 2
     d_down = nn.Sequential(nn.Conv2d(1, 64, 3, 2, 1), nn.ReLU())
     d_code = nn.Sequential(
         nn.Linear(dim, 32), nn.BatchNorm1d(32, 0.8), nn.ReLU(),
@@ -82,10 +91,12 @@ def train(gamma, seed, steps, every, data_path: pathlib.Path, out: pathlib.Path)
         m.apply(init)
 
     def generate(z):
-        return torch.tanh(g_body(g_project(z).view(-1, 128, 4, 4)))
+        return torch.tanh(g_body(g_project(z).view(-1, 128, side // 4, side // 4)))
 
     def loss(v):  # L(v) = mean |v - D(v)|
-        return (d_up(d_code(d_down(v).flatten(1)).view(-1, 64, 8, 8)) - v).abs().mean()
+        return (
+            (d_up(d_code(d_down(v).flatten(1)).view(-1, 64, side // 2, side // 2)) - v).abs().mean()
+        )
 
     opt_g = torch.optim.Adam(g_params, 2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d_params, 2e-4, betas=(0.5, 0.999))
@@ -122,13 +133,14 @@ def train(gamma, seed, steps, every, data_path: pathlib.Path, out: pathlib.Path)
     np.savez(out, **saved)
 
 
-def evaluate(paths: list[pathlib.Path]) -> list[dict]:
+def evaluate(paths: list[pathlib.Path], dataset: str = "digits") -> list[dict]:
     """Prints (and returns) one row per saved step of every .npz: k_t, FD, precision, recall
     and the classes with >= 3% of the samples."""
     sys.path.insert(0, str(REPO))
     from gan_jax import data, evaluation
 
-    embedding = evaluation.classifier_embedding(data.digits(16))
+    loader = data.mnist5k if dataset == "mnist5k" else data.digits
+    embedding = evaluation.classifier_embedding(loader(DATASETS[dataset]))
     evaluator = evaluation.feature_evaluator(embedding, SAMPLES)
     print("| run | step | k_t | FD | precision | recall | classes >= 3% |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -153,6 +165,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("export")
     p.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/began_torch/digits.npy"))
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="digits")
     p = sub.add_parser("train")
     p.add_argument("--gamma", type=float, default=0.75)
     p.add_argument("--seed", type=int, default=0)
@@ -162,13 +175,14 @@ def main() -> None:
     p.add_argument("--out", type=pathlib.Path, required=True)
     p = sub.add_parser("evaluate")
     p.add_argument("paths", type=pathlib.Path, nargs="+")
+    p.add_argument("--dataset", choices=sorted(DATASETS), default="digits")
     args = parser.parse_args()
     if args.command == "export":
-        export(args.out)
+        export(args.out, args.dataset)
     elif args.command == "train":
         train(args.gamma, args.seed, args.steps, args.every, args.data, args.out)
     else:
-        evaluate(args.paths)
+        evaluate(args.paths, args.dataset)
 
 
 if __name__ == "__main__":

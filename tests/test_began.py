@@ -238,3 +238,15 @@ def test_torch_check_scores_its_samples_with_the_trainers_evaluator(tmp_path, di
     assert rows[0]["frechet_distance"] < 1.0 and rows[0]["classes"] == 10
     assert rows[0]["k"] == pytest.approx(0.1)
     assert rows[1]["frechet_distance"] > 100.0 and rows[1]["classes"] == 1
+
+
+def test_torch_check_exports_mnist5k_at_32x32(tmp_path):
+    """``export --dataset=mnist5k``: the 5000 MNIST digits at 32x32, NCHW (PyTorch-GAN's
+    BEGAN setting; ``train`` reads the side from the array)."""
+    from experiments import began_torch_check as check
+
+    check.export(tmp_path / "mnist5k.npy", "mnist5k")
+    nchw = np.load(tmp_path / "mnist5k.npy")
+    real, _ = data.mnist5k_arrays(32)
+    assert nchw.shape == (5000, 1, 32, 32)
+    np.testing.assert_array_equal(nchw.transpose(0, 2, 3, 1), real)

@@ -14,7 +14,7 @@ from conftest import load_config
 from gan_jax import data, runs, train, validation
 from gan_jax.errors import ConfigError
 from gan_jax.games import stargan
-from gan_jax.models.translation import ResnetGenerator
+from gan_jax.models.translation import PerDomainCritics, ResnetGenerator
 
 
 class StubContext:
@@ -183,6 +183,48 @@ def test_translation_metrics_of_the_true_transforms_are_the_classifier_accuracy(
     assert wrong["fd_identity_rot90"] > 10 * m["fd_identity_rot90"]
 
 
+def per_domain_critic(x):
+    """Two critics: domain d's score K (d + 1) sum(x) on every patch; no D_cls."""
+    score = K * jnp.sum(x, axis=(1, 2, 3))
+    maps = jnp.stack([score, 2 * score], axis=-1)[:, None, None, :]
+    return jnp.broadcast_to(maps, (x.shape[0], 4, 4, 2)), None
+
+
+def test_per_domain_critics_score_reals_by_source_and_fakes_by_target():
+    """game.critic='per_domain': the least-squares losses read, per image, the critic of its
+    domain (the source's for a real image, the target's for a translation), with no D_cls."""
+    x = jax.random.uniform(jax.random.key(0), (4, 16, 16, 1), minval=-1, maxval=1)
+    source = jnp.asarray([0, 1, 0, 1])
+    batch = {"x": x, "domain": source}
+    ctx = StubContext({"g": shift_generator, "d": per_domain_critic})
+    kwargs = dict(num_domains=2, adversarial="least_squares", targets="other")
+    loss, terms = stargan.critic_loss(
+        ctx, batch, jax.random.key(1), cls_weight=0.0, gp_weight=10.0, **kwargs
+    )
+    target = 1 - np.asarray(source)  # 'other' at N = 2
+    real = K * np.asarray(x.sum((1, 2, 3))) * (np.asarray(source) + 1)
+    fake = K * np.asarray((x + 0.5).sum((1, 2, 3))) * (target + 1)
+    assert "cls_real" not in terms
+    expected = 0.5 * np.mean((real - 1) ** 2) + 0.5 * np.mean(fake**2)
+    assert float(loss) == pytest.approx(float(expected), rel=1e-5)
+    g_loss, g_terms = stargan.generator_loss(
+        ctx, batch, jax.random.key(1), cls_weight=0.0, rec_weight=0.0, **kwargs
+    )
+    assert "cls_fake" not in g_terms
+    assert float(g_loss) == pytest.approx(float(0.5 * np.mean((fake - 1) ** 2)), rel=1e-5)
+
+
+def test_per_domain_critics_module_has_one_independent_critic_per_domain():
+    critics = PerDomainCritics(width=4, num_layers=2, num_domains=3)
+    x = jax.random.normal(jax.random.key(0), (2, 16, 16, 1))
+    params = critics.init(jax.random.key(1), x)
+    maps, cls = critics.apply(params, x)
+    assert maps.shape == (2, 4, 4, 3) and cls is None
+    assert set(params["params"]) == {"critic0", "critic1", "critic2"}
+    # Different initial weights: the three maps differ.
+    assert float(jnp.abs(maps[..., 0] - maps[..., 1]).max()) > 1e-4
+
+
 @pytest.mark.parametrize(
     "key,value,match",
     [
@@ -192,11 +234,25 @@ def test_translation_metrics_of_the_true_transforms_are_the_classifier_accuracy(
         ("game.norm", "batch", "game.norm"),
         ("game.adversarial", "hinge", "game.adversarial"),
         ("game.targets", "same", "game.targets"),
+        ("game.critic", "patch", "game.critic"),
         ("train.batch_size", 30, "train.batch_size"),
     ],
 )
 def test_check_refuses_what_stargan_cannot_train(key, value, match):
     cfg = load_config("stargan", **{key: value})
+    with pytest.raises(ConfigError, match=match):
+        validation.validate(cfg)
+
+
+@pytest.mark.parametrize(
+    "overrides,match",
+    [
+        ({"game.adversarial": "least_squares"}, "game.cls_weight"),  # D_cls has no head there
+        ({"game.cls_weight": 0.0}, "game.adversarial"),  # WGAN-GP across two critics: no
+    ],
+)
+def test_check_refuses_per_domain_critics_outside_their_loss(overrides, match):
+    cfg = load_config("stargan", **{"game.critic": "per_domain", **overrides})
     with pytest.raises(ConfigError, match=match):
         validation.validate(cfg)
 

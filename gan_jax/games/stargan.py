@@ -29,6 +29,13 @@ call fake, where on the paper's CelebA (five attributes, a permuted batch) few a
 weights:
 lambda_cls = 1, lambda_rec = 10, lambda_gp = 10 (``game.*``).
 
+The critic: the paper's one network (``game.critic='star'``: D_src, one patch map judging
+realism whatever the domain, and D_cls), or, as an ablation, one CycleGAN PatchGAN critic per
+domain (``'per_domain'``, ``models.translation.PerDomainCritics``): a real image is scored by its
+own domain's critic and a translation by its target's, with least squares only and no D_cls
+(lambda_cls must be 0). Its cost grows with N, which the paper's design avoids; it measures how
+much of a failure is the shared critic's (experiments/README.md, "Multi-domain translation").
+
 Evaluation: ``generate`` translates a fixed draw of domain-0 images into the domains 0..N-1 in
 turn (``eval_inputs``). ``headline`` translates every image of every domain into every other
 (N (N - 1) translations) and measures class preservation with the digits classifier
@@ -56,7 +63,12 @@ from gan_jax.losses import (
     wasserstein_d_loss,
     wasserstein_g_loss,
 )
-from gan_jax.models.translation import NORMS, ResnetGenerator, StarDiscriminator
+from gan_jax.models.translation import (
+    NORMS,
+    PerDomainCritics,
+    ResnetGenerator,
+    StarDiscriminator,
+)
 from gan_jax.steps import Batch, Context, Game, Network, Player
 
 # The dataset kinds it trains on (data.DatasetEntry.kind).
@@ -76,9 +88,11 @@ DEFAULTS: dict = {
     "norm": "instance",  # G's norm: 'instance' (paper) or 'none'
     "adversarial": "wasserstein_gp",  # L_adv: the paper's WGAN-GP, or CycleGAN's least squares
     "targets": "any",  # target domains: uniform over all N ('any') or over the N - 1 others
+    "critic": "star",  # the paper's one critic (D_src + D_cls), or one PatchGAN per domain
 }
 ADVERSARIAL = ("wasserstein_gp", "least_squares")
 TARGETS = ("any", "other")
+CRITICS = ("star", "per_domain")
 DATASET = "digits_domains"
 
 
@@ -95,6 +109,21 @@ def check(config) -> None:
         raise ConfigError("game.adversarial", game.adversarial, str(list(ADVERSARIAL)))
     if game.targets not in TARGETS:
         raise ConfigError("game.targets", game.targets, str(list(TARGETS)))
+    if game.critic not in CRITICS:
+        raise ConfigError("game.critic", game.critic, str(list(CRITICS)))
+    if game.critic == "per_domain":
+        if game.adversarial != "least_squares":
+            raise ConfigError(
+                "game.adversarial",
+                game.adversarial,
+                "'least_squares' with game.critic='per_domain' (CycleGAN's critics and loss)",
+            )
+        if game.cls_weight != 0:
+            raise ConfigError(
+                "game.cls_weight",
+                game.cls_weight,
+                "0 with game.critic='per_domain' (each domain's critic judges it: no D_cls)",
+            )
     if config.data.name != DATASET:
         raise ConfigError("data.name", config.data.name, f"{DATASET!r} with game.name='stargan'")
     if config.data.resolution % 2**game.d_layers or config.data.resolution % 4:
@@ -123,6 +152,14 @@ def domain_cross_entropy(logits: jax.Array, domain: jax.Array) -> jax.Array:
 def src_score(src: jax.Array) -> jax.Array:
     """D_src per image: the mean of its patch scores."""
     return jnp.mean(src, axis=(1, 2, 3))
+
+
+def own_map(src: jax.Array, domain: jax.Array) -> jax.Array:
+    """Each image's D_src patch map: the only one of the paper's critic (1 channel), else the
+    channel of ``domain`` (B,) (``game.critic='per_domain'``: one critic per domain)."""
+    if src.shape[-1] == 1:
+        return src
+    return jnp.take_along_axis(src, domain[:, None, None, None], axis=-1)
 
 
 def draw_targets(
@@ -155,6 +192,7 @@ def critic_loss(
     fake = jax.lax.stop_gradient(ctx("g", with_domain(x, target, num_domains), train=True))
     real_src, real_cls = ctx("d", x, train=True)
     fake_src, _ = ctx("d", fake, train=True)
+    real_src, fake_src = own_map(real_src, source), own_map(fake_src, target)
     if adversarial == "least_squares":
         adv, terms = least_squares_d_loss(real_src, fake_src)
         gp, gp_terms = jnp.zeros(()), {}
@@ -163,6 +201,8 @@ def critic_loss(
         critic = lambda y: src_score(ctx("d", y, train=False)[0])
         key_gp = jax.random.fold_in(key, 2)
         gp, gp_terms = gradient_penalty(critic, x, fake, key_gp, weight=gp_weight)
+    if real_cls is None:  # per-domain critics: no D_cls
+        return adv, terms
     cls = domain_cross_entropy(real_cls, source)
     terms = {**terms, **gp_terms, "cls_real": cls}
     return adv + gp + cls_weight * cls, terms
@@ -185,13 +225,17 @@ def generator_loss(
     target = draw_targets(ctx, key, source, num_domains, targets)
     fake = ctx("g", with_domain(x, target, num_domains), train=True)
     fake_src, fake_cls = ctx("d", fake, train=True)
+    fake_src = own_map(fake_src, target)
     if adversarial == "least_squares":
         adv, terms = least_squares_g_loss(fake_src)
     else:
         adv, terms = wasserstein_g_loss(src_score(fake_src))
-    cls = domain_cross_entropy(fake_cls, target)
     rec = jnp.mean(jnp.abs(ctx("g", with_domain(fake, source, num_domains), train=True) - x))
-    terms = {**terms, "cls_fake": cls, "rec": rec}
+    terms = {**terms, "rec": rec}
+    if fake_cls is None:  # per-domain critics: no D_cls
+        return adv + rec_weight * rec, terms
+    cls = domain_cross_entropy(fake_cls, target)
+    terms["cls_fake"] = cls
     return adv + cls_weight * cls + rec_weight * rec, terms
 
 
@@ -268,6 +312,7 @@ def build(config, dataset: Dataset) -> Game:
     parts = digits_domains_arrays(config.data.resolution, config.data.domains)
     channels = dataset.shape[-1]
     example = jnp.zeros((2, *dataset.shape))
+    critic = PerDomainCritics if game.critic == "per_domain" else StarDiscriminator
     networks = {
         "g": Network(
             ResnetGenerator(
@@ -276,7 +321,7 @@ def build(config, dataset: Dataset) -> Game:
             (jnp.zeros((2, *dataset.shape[:2], channels + n)),),
             optim="g",
         ),
-        "d": Network(StarDiscriminator(game.d_width, game.d_layers, n), (example,), optim="d"),
+        "d": Network(critic(game.d_width, game.d_layers, n), (example,), optim="d"),
     }
     d_loss = functools.partial(
         critic_loss,

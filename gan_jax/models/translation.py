@@ -177,6 +177,25 @@ class StarDiscriminator(nn.Module):
         return src, cls.reshape(cls.shape[0], self.num_domains)
 
 
+class PerDomainCritics(nn.Module):
+    """One ``PatchDiscriminator`` per domain (CycleGAN's critics, instance norm) as one module:
+    x (B, H, W, C) -> (patch maps (B, H / 2^num_layers, W / 2^num_layers, num_domains), None),
+    channel d the score of domain d's own critic; None where StarDiscriminator gives D_cls (each
+    critic already judges one domain). StarGAN's ``game.critic='per_domain'`` ablation."""
+
+    width: int = 16
+    num_layers: int = 2
+    num_domains: int = 2
+
+    @nn.compact
+    def __call__(self, x: jax.Array, train: bool = False) -> tuple[jax.Array, None]:
+        maps = [
+            PatchDiscriminator(self.width, self.num_layers, name=f"critic{d}")(x, train)
+            for d in range(self.num_domains)
+        ]
+        return jnp.concatenate(maps, axis=-1), None
+
+
 class PatchDiscriminator(nn.Module):
     """x (B, H, W, C) -> patch scores (B, H / 2^num_layers, W / 2^num_layers, 1), raw."""
 
